@@ -1,0 +1,316 @@
+"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, models.
+
+Expected failures (missing files, bad images, bad config keys, outputs that would overwrite
+something) print one line on stderr and exit non-zero; set DEBLUR_TF_DEBUG=1 for tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import click  # noqa: E402
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class _Group(click.Group):
+    """Turns exceptions into one clear line and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted") from None
+        except Exception as e:  # noqa: BLE001 - the CLI boundary
+            if os.environ.get("DEBLUR_TF_DEBUG"):
+                raise
+            known = _known_errors()
+            prefix = "" if isinstance(e, known) else f"{type(e).__name__}: "
+            raise click.ClickException(prefix + _one_line(e)) from None
+
+
+def _known_errors() -> tuple[type, ...]:
+    from deblur_tf.config import ConfigError
+    from deblur_tf.data import DataError
+    from deblur_tf.degrade import DegradationConfigError
+    from deblur_tf.inference import ModelLoadError
+    from deblur_tf.io import ImageReadError, OutputError
+    from deblur_tf.train import TrainingError
+    return (ConfigError, DataError, DegradationConfigError, ModelLoadError, ImageReadError,
+            OutputError, TrainingError, FileNotFoundError)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deblur-tf")
+def cli():
+    """Restore blurred face photos with DeblurGAN-style models (Keras 3 / TensorFlow)."""
+
+
+def default_model_path() -> Path | None:
+    """The shipped model in ``exported/`` when present."""
+    from deblur_tf.paths import PROJECT_ROOT
+    path = PROJECT_ROOT / "exported" / "deblur_tf_face.keras"
+    return path if path.is_file() else None
+
+
+def _collect_images(inputs: tuple[str, ...]) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input root) for files and folders (recursive)."""
+    from deblur_tf.data import is_image_file
+    from deblur_tf.io import ImageReadError
+    out = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            try:
+                files = sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f))
+            except PermissionError as e:
+                raise ImageReadError(f"cannot read folder {p}: {e.strerror}") from None
+            if not files:
+                raise ImageReadError(f"no images in folder {p}")
+            out += [(f, f.relative_to(p)) for f in files]
+        elif p.exists():
+            out.append((p, Path(p.name)))
+        else:
+            raise ImageReadError(f"no such file or folder: {p}")
+    return out
+
+
+def _output_for(rel: Path, output: Path, single: bool, suffix: str = ".png") -> Path:
+    if single and output.suffix:
+        return output
+    return output / rel.with_suffix(suffix)
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("-o", "--output", default="demo_before_after.png", show_default=True,
+              help="Before/after picture to write.")
+@click.option("--model", "model_path", type=click.Path(), default=None,
+              help="Generator .keras file (default: the shipped model in exported/).")
+@click.option("--train-seconds", default=60, show_default=True,
+              help="Without a model: train a tiny one for about this long first.")
+@click.option("--overwrite", is_flag=True, help="Replace the output if it exists.")
+def demo(output, model_path, train_seconds, overwrite):
+    """Blur a face (scikit-image's astronaut), deblur it, write blurred | restored | sharp."""
+    from deblur_tf.demo import run_demo
+    from deblur_tf.io import check_output
+    check_output(output, [], overwrite)
+    path = model_path or default_model_path()
+    summary = run_demo(output, model_path=path, train_seconds=train_seconds,
+                       log=lambda m: click.echo(m, err=True))
+    click.echo(summary)
+
+
+# --- blur ----------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output folder.")
+@click.option("--config", "config_path", type=click.Path(), default=None,
+              help="YAML/JSON with a 'degradations:' list (default: trajectory blur + noise).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--kernels/--no-kernels", default=True, show_default=True,
+              help="Also write a picture of each image's kernel.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+def blur(inputs, output, config_path, seed, kernels, overwrite):
+    """Write degraded copies of images (and pictures of their kernels) into OUTPUT."""
+    import numpy as np
+    import tensorflow as tf
+
+    from deblur_tf.config import ConfigError, load_config_file
+    from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation
+    from deblur_tf.io import check_output, read_rgb, write_rgb
+
+    steps = DEFAULT_DEGRADATIONS
+    if config_path:
+        data = load_config_file(config_path)
+        steps = data.get("degradations", data.get("data", {}).get("degradations"))
+        if not isinstance(steps, list):
+            raise ConfigError(f"{config_path} has no 'degradations:' list")
+    chain = Degradation(steps, bank_seed=seed)
+    items = _collect_images(inputs)
+    out_root = Path(output)
+    inputs_all = [f for f, _ in items]
+    failures = 0
+    for i, (path, rel) in enumerate(items):
+        target = check_output(out_root / rel.with_suffix(".png"), inputs_all, overwrite)
+        try:
+            image = read_rgb(path).astype(np.float32) / 255.0
+        except ValueError as e:
+            click.echo(f"skipped: {e}", err=True)
+            failures += 1
+            continue
+        m = chain.margin
+        window = np.pad(image, ((m, m), (m, m), (0, 0)), mode="symmetric") if m else image
+        degraded, _, index = chain(tf.constant(window), tf.constant([seed, i]))
+        write_rgb(target, np.round(degraded.numpy() * 255).astype(np.uint8))
+        if kernels and int(index) >= 0:
+            k = chain.bank.kernels[int(index)]
+            picture = np.kron(k / k.max(), np.ones((8, 8)))
+            write_rgb(out_root / "kernels" / rel.with_suffix(".png"),
+                      np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2))
+    click.echo(f"wrote {len(items) - failures} degraded image(s) to {out_root}"
+               + (f"; {failures} failed" if failures else ""))
+    if failures:
+        sys.exit(1)
+
+
+# --- train ---------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--experiment", default=None, help="A registered experiment (see 'deblur-tf experiments').")
+@click.option("--config", "config_path", type=click.Path(), default=None,
+              help="YAML/JSON config file, applied over the experiment.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set train.steps=500 (repeatable).")
+@click.option("--run-dir", required=True, type=click.Path(),
+              help="Run folder (resumed when it holds checkpoints).")
+def train(experiment, config_path, overrides, run_dir):
+    """Train (or resume) a deblurring GAN; checkpoints, TensorBoard logs and sample grids in RUN_DIR."""
+    from deblur_tf.config import (ExperimentConfig, apply_overrides, get_experiment, load_config_file,
+                                  parse_overrides)
+    from deblur_tf.train import run
+    cfg = get_experiment(experiment) if experiment else ExperimentConfig()
+    if config_path:
+        cfg = apply_overrides(cfg, load_config_file(config_path))
+    cfg = apply_overrides(cfg, parse_overrides(list(overrides)))
+    result = run(cfg, run_dir)
+    click.echo(f"steps {result.start_step} -> {result.end_step}; run folder {result.run_dir}"
+               + (f"; generator {result.generator_path}" if result.generator_path else ""))
+
+
+@cli.command()
+def experiments():
+    """List the registered experiments."""
+    from deblur_tf.config import EXPERIMENTS
+    for name, fn in sorted(EXPERIMENTS.items()):
+        click.echo(f"{name:22s} {(fn.__doc__ or '').strip().splitlines()[0]}")
+
+
+# --- evaluate ------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--model", "models", multiple=True, type=click.Path(),
+              help="Generator .keras file(s) to evaluate (repeatable; default: the shipped model).")
+@click.option("--images", default=None,
+              help="Folder or file list of sharp images (default: LFW test split in ../shared).")
+@click.option("--root", default=None, help="Base folder for relative paths in a file list.")
+@click.option("--center-crop", default=150, show_default=True, help="Central px taken as the face (0: none).")
+@click.option("--image-size", default=128, show_default=True)
+@click.option("--sizes", default=",".join(str(s) for s in range(13, 28, 2)), show_default=True,
+              help="Comma-separated kernel sizes.")
+@click.option("--noise", default=0.01, show_default=True, help="Gaussian noise std.")
+@click.option("--limit", default=None, type=int, help="Use only the first N images.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("-o", "--output", default="evaluation.json", show_default=True, type=click.Path(),
+              help="JSON results; a PNG plot and the kernels (.npz) are written beside it.")
+@click.option("--overwrite", is_flag=True)
+def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit, seed, output, overwrite):
+    """PSNR / SSIM per kernel size for the blurred input and each model (JSON + figure)."""
+    import numpy as np
+
+    from deblur_tf.data import DataError
+    from deblur_tf.evaluate import evaluate as run_eval
+    from deblur_tf.evaluate import plot_psnr_by_size
+    from deblur_tf.inference import Deblurrer
+    from deblur_tf.io import atomic_path, check_output
+    from deblur_tf.paths import shared_file
+
+    out = check_output(output, [], overwrite)
+    if images is None:
+        split = shared_file("data", "lfw", "splits", "test.txt")
+        if split is None:
+            raise DataError("no --images given and ../shared/data/lfw is absent")
+        images, root = str(split), str(shared_file("data", "lfw", "images"))
+    try:
+        size_list = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"--sizes must be comma-separated integers, got {sizes!r}") from None
+    paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
+    restorers = {Path(p).stem: Deblurrer.load(p).restore_float for p in paths}
+    results = run_eval(restorers, images, root=root, sizes=size_list, noise_sigma=noise,
+                       image_size=image_size, center_crop=center_crop or None, limit=limit, seed=seed)
+    kernels = results.pop("kernels")
+    results["models"] = paths
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=2))
+    with atomic_path(out.with_suffix(".kernels.npz")) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **{f"size_{k}": v for k, v in kernels.items()})
+    plot_psnr_by_size(results, str(out.with_suffix(".png")))
+    for name, r in results["overall"].items():
+        click.echo(f"{name:24s} PSNR {r['psnr']:6.2f} dB  SSIM {r['ssim']:.4f}  "
+                   f"{1000 * r['seconds_per_image']:.1f} ms/image")
+    click.echo(f"wrote {out}")
+
+
+# --- deblur --------------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="Output file (one input) or folder.")
+@click.option("--model", "model_path", type=click.Path(), default=None,
+              help="Generator .keras file (default: the shipped model in exported/).")
+@click.option("--compare", is_flag=True, help="Write input | output side by side.")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
+def deblur(inputs, output, model_path, compare, overwrite):
+    """Deblur image files or folders."""
+    import numpy as np
+
+    from deblur_tf.inference import Deblurrer, ModelLoadError
+    from deblur_tf.io import check_output, read_rgb, write_rgb
+
+    path = model_path or default_model_path()
+    if path is None:
+        raise ModelLoadError("no model: pass --model FILE.keras (no shipped model in exported/ yet)")
+    items = _collect_images(inputs)
+    deblurrer = Deblurrer.load(path)
+    single = len(items) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    out_root = Path(output)
+    all_inputs = [p for p, _ in items]
+    failures = []
+    for src, rel in items:
+        target = check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
+        try:
+            image = read_rgb(src)
+        except ValueError as e:
+            failures.append(str(e))
+            click.echo(f"skipped: {e}", err=True)
+            continue
+        restored = deblurrer(image)
+        write_rgb(target, np.concatenate([image, restored], axis=1) if compare else restored)
+    click.echo(f"deblurred {len(items) - len(failures)} image(s) -> {out_root}")
+    if failures:
+        raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+@cli.command()
+def models():
+    """List the registered generators, critics and presets with parameter counts."""
+    from deblur_tf.models import CRITICS, GENERATORS, PRESETS, build_critic, build_generator
+    rows = [(n, "generator", build_generator(n).count_params()) for n in sorted(GENERATORS)]
+    rows += [(n, f"preset of {PRESETS[n][0]}", build_generator(n).count_params()) for n in sorted(PRESETS)]
+    rows += [(n, "critic", build_critic(n).count_params()) for n in sorted(CRITICS)]
+    for name, kind, params in rows:
+        click.echo(f"{name:28s} {kind:32s} {params / 1e6:6.2f} M params")
+
+
+def main() -> None:
+    cli(prog_name="deblur-tf")
+
+
+if __name__ == "__main__":
+    main()

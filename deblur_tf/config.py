@@ -1,0 +1,240 @@
+"""Typed experiment configs: dataclasses, overridable from YAML/JSON files and ``key=value`` flags.
+
+In the style of tensorflow/models ``official/vision/configs``: an experiment is a named, registered
+function returning an ``ExperimentConfig``; a file and command-line overrides are layered on top::
+
+    cfg = get_experiment("lfw_compact_warmup")
+    cfg = apply_overrides(cfg, load_config_file("my.yaml"))
+    cfg = apply_overrides(cfg, parse_overrides(["train.steps=500", "data.batch_size=4"]))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from deblur_tf.degrade import DEFAULT_DEGRADATIONS
+from deblur_tf.paths import shared_dir
+
+
+class ConfigError(ValueError):
+    """A config file or override names an unknown key or gives a value of the wrong type."""
+
+
+@dataclasses.dataclass
+class DataConfig:
+    kind: str = "sharp"              # sharp | paired | video
+    train: str = ""                  # folder, file list, or (paired/video) root folder
+    val: str | None = None
+    root: str | None = None          # base folder for relative paths in file lists
+    image_size: int = 128
+    center_crop: int | None = None   # LFW: 150 (central px taken as the face)
+    jitter: int = 0                  # training-time shift of the face window, output px
+    batch_size: int = 8
+    val_batches: int = 8
+    seed: int = 0
+    degradations: list = dataclasses.field(default_factory=lambda: [dict(d) for d in DEFAULT_DEGRADATIONS])
+    frames_per_blur: int = 7         # video: frames averaged into one blurred image
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    generator: str = "deblurgan_resnet_compact"
+    generator_args: dict = dataclasses.field(default_factory=dict)
+    critic: str = "patchgan"
+    critic_args: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class LossConfig:
+    adversarial: str = "wgan-gp"     # wgan-gp | bce | none
+    gp_weight: float = 10.0
+    adversarial_weight: float = 1.0
+    l1_weight: float = 1.0
+    mse_weight: float = 0.0
+    perceptual_weight: float = 0.01
+    # VGG16 relu3_3 weights: a .weights.h5 path; "auto" = ../shared/weights (or $DEBLUR_TF_SHARED);
+    # "random" = random init (tests only).
+    perceptual_weights: str = "auto"
+
+
+@dataclasses.dataclass
+class OptimConfig:
+    g_learning_rate: float = 1e-4
+    d_learning_rate: float = 1e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    decay_start_fraction: float = 0.5  # linear decay to 0 over the last half
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    steps: int = 1000                # generator updates in total
+    steps_per_epoch: int = 100
+    n_critic: int = 5                # 0 = content-only warm-up
+    checkpoint_every: int = 100      # steps
+    keep_checkpoints: int = 3
+    tensorboard_every: int = 10      # steps
+    init_generator: str | None = None  # warm start: .keras file or run folder
+    verbose: int = 1
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    name: str = "custom"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    loss: LossConfig = dataclasses.field(default_factory=LossConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- overriding ----------------------------------------------------------------------------------
+
+def _type_ok(value: Any, annotation) -> bool:
+    hints = annotation
+    if isinstance(hints, str):  # postponed annotations
+        hints = eval(hints, {"dict": dict, "list": list, "str": str, "int": int, "float": float,  # noqa: S307
+                             "bool": bool, "None": None})
+    origin = typing.get_origin(hints)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in typing.get_args(hints))
+    if hints is type(None) or hints is None:
+        return value is None
+    if hints is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hints is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    base = origin or hints
+    return isinstance(value, base)
+
+
+def apply_overrides(config, overrides: dict, prefix: str = ""):
+    """Return a copy of ``config`` with nested ``overrides`` applied, checking keys and types."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"config section {prefix or '<top>'} must be a mapping, got {overrides!r}")
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    changes = {}
+    for key, value in overrides.items():
+        path = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(f"unknown config key '{path}'; valid keys here: {', '.join(fields)}")
+        current = getattr(config, key)
+        if dataclasses.is_dataclass(current):
+            changes[key] = apply_overrides(current, value, f"{path}.")
+            continue
+        if fields[key].type in ("float", float) and not isinstance(value, bool):
+            # YAML reads 1e-4 as a string and 2 as an int; both are fine for a float field.
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                pass
+        if not _type_ok(value, fields[key].type):
+            raise ConfigError(f"config key '{path}' expects {fields[key].type}, got {value!r}")
+        changes[key] = value
+    return dataclasses.replace(config, **changes)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """``["train.steps=500", "loss.adversarial=none"]`` -> nested dict; values parsed as YAML."""
+    out: dict = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"override {pair!r} is not of the form section.key=value")
+        key, raw = pair.split("=", 1)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def load_config_file(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        text = path.read_text()
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot parse config file {path}: {str(e).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return data
+
+
+def config_from_dict(data: dict) -> ExperimentConfig:
+    return apply_overrides(ExperimentConfig(), data)
+
+
+def save_config(config: ExperimentConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+# --- registered experiments ----------------------------------------------------------------------
+
+EXPERIMENTS: dict[str, Callable[[], ExperimentConfig]] = {}
+
+
+def register_experiment(name: str):
+    def wrap(fn: Callable[[], ExperimentConfig]):
+        EXPERIMENTS[name] = fn
+        return fn
+    return wrap
+
+
+def get_experiment(name: str) -> ExperimentConfig:
+    if name not in EXPERIMENTS:
+        raise ConfigError(f"unknown experiment {name!r}; registered: {', '.join(sorted(EXPERIMENTS))}")
+    config = EXPERIMENTS[name]()
+    return dataclasses.replace(config, name=name)
+
+
+def _lfw_data(split: str = "train") -> DataConfig:
+    lfw = shared_dir() / "data" / "lfw"
+    return DataConfig(train=str(lfw / "splits" / f"{split}.txt"), val=str(lfw / "splits" / "val.txt"),
+                      root=str(lfw / "images"), center_crop=150, jitter=4)
+
+
+@register_experiment("lfw_compact_warmup")
+def lfw_compact_warmup() -> ExperimentConfig:
+    """Content-only (L1 + perceptual) warm-up of the compact DeblurGAN ResNet on LFW train."""
+    return ExperimentConfig(data=_lfw_data(), loss=LossConfig(adversarial="none"),
+                            train=TrainConfig(steps=20000, steps_per_epoch=500, n_critic=0,
+                                              checkpoint_every=250))
+
+
+@register_experiment("lfw_compact_wgan")
+def lfw_compact_wgan() -> ExperimentConfig:
+    """WGAN-GP fine-tuning (5 critic steps per generator step) from a warm-up generator."""
+    return ExperimentConfig(data=_lfw_data(), loss=LossConfig(adversarial="wgan-gp"),
+                            train=TrainConfig(steps=2000, steps_per_epoch=100, n_critic=5,
+                                              checkpoint_every=50))
+
+
+@register_experiment("tiny_cpu")
+def tiny_cpu() -> ExperimentConfig:
+    """A minutes-long run for demos and tests: a very small generator, no perceptual loss."""
+    return ExperimentConfig(
+        data=DataConfig(image_size=64, batch_size=4, val_batches=2),
+        model=ModelConfig(generator="deblurgan_resnet",
+                          generator_args={"filters": 8, "num_blocks": 2, "dropout": 0.0},
+                          critic_args={"filters": 8, "n_layers": 2}),
+        loss=LossConfig(adversarial="none", perceptual_weight=0.0),
+        train=TrainConfig(steps=20, steps_per_epoch=10, n_critic=0, checkpoint_every=10))

@@ -1,0 +1,307 @@
+"""tf.data pipelines yielding (blurred, sharp) float32 pairs in [0, 1], shape [B, S, S, 3].
+
+Three sources:
+- ``sharp_dataset``: folders / file lists of sharp images; degradation synthesised per sample.
+- ``paired_dataset``: GoPro-style ``blur/`` + ``sharp/`` folders matched by file name.
+- ``video_dataset``: ordered video frames; the mean of L consecutive frames is the blurred image
+  and the middle frame the sharp one (how GoPro/REDS-style blur data is made).
+
+All randomness is stateless and keyed by (seed, sample index), so a pipeline is deterministic for a
+given seed regardless of parallelism.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import tensorflow as tf
+
+from deblur_tf.degrade import Degradation
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+class DataError(ValueError):
+    """A data source is missing, empty or inconsistent."""
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def list_images(source: str | os.PathLike | Sequence[str], root: str | os.PathLike | None = None) -> list[str]:
+    """Image paths from a folder (recursive, sorted), a text file list, or a list of paths.
+
+    A file list holds one path per line (``#`` comments allowed); relative paths are resolved
+    against ``root`` (e.g. LFW's ``images/`` folder for its ``splits/*.txt``) or the list's folder.
+    """
+    if isinstance(source, (list, tuple)):
+        files = [str(p) for p in source]
+    else:
+        source = Path(source)
+        if source.is_dir():
+            files = sorted(str(p) for p in source.rglob("*") if p.is_file() and is_image_file(p))
+        elif source.is_file() and not is_image_file(source):
+            base = Path(root) if root is not None else source.parent
+            try:
+                lines = source.read_text().splitlines()
+            except (UnicodeDecodeError, OSError) as e:
+                raise DataError(f"cannot read file list {source}: {e}") from None
+            files = [str(base / ln.strip()) for ln in lines if ln.strip() and not ln.startswith("#")]
+        elif source.is_file():
+            files = [str(source)]
+        else:
+            raise DataError(f"no such folder or file list: {source}")
+    if not files:
+        raise DataError(f"no images found in {source}")
+    missing = [f for f in files[:50] if not os.path.exists(f)]
+    if missing:
+        raise DataError(f"{len(missing)} listed image(s) do not exist, e.g. {missing[0]}")
+    return files
+
+
+def decode_image(path: tf.Tensor) -> tf.Tensor:
+    """Read and decode an image file to float32 RGB in [0, 1] (grey and RGBA become RGB)."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    return tf.ensure_shape(image, [None, None, 3])
+
+
+def _pad_to_at_least(image: tf.Tensor, size) -> tf.Tensor:
+    """Pad an image smaller than ``size`` in either dimension (symmetric mirror, centred)."""
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    ph, pw = tf.maximum(size - h, 0), tf.maximum(size - w, 0)
+    # SYMMETRIC allows padding up to the image size; loop for images under half the window.
+    for _ in range(4):
+        ph_now = tf.minimum(ph, tf.shape(image)[0])
+        pw_now = tf.minimum(pw, tf.shape(image)[1])
+        image = tf.pad(image, [[ph_now // 2, ph_now - ph_now // 2],
+                               [pw_now // 2, pw_now - pw_now // 2], [0, 0]], mode="SYMMETRIC")
+        ph, pw = ph - ph_now, pw - pw_now
+    return image
+
+
+def crop_window(image: tf.Tensor, size: int, *, random_position: bool = False, jitter: int = 0,
+                seed=(0, 0)) -> tf.Tensor:
+    """Cut a ``size`` x ``size`` window at native resolution (padding images that are smaller):
+    centred, shifted by up to ``jitter`` px, or anywhere (``random_position``)."""
+    seed = tf.cast(seed, tf.int64)
+    image = _pad_to_at_least(image, size)
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    if random_position:
+        y = tf.random.stateless_uniform([], seed, 0, h - size + 1, dtype=tf.int32)
+        x = tf.random.stateless_uniform([], seed + 1, 0, w - size + 1, dtype=tf.int32)
+    else:
+        offset = tf.zeros([2], tf.int32)
+        if jitter:
+            offset = tf.random.stateless_uniform([2], seed, -jitter, jitter + 1, dtype=tf.int32)
+        y = tf.clip_by_value((h - size) // 2 + offset[0], 0, h - size)
+        x = tf.clip_by_value((w - size) // 2 + offset[1], 0, w - size)
+    return image[y:y + size, x:x + size]
+
+
+def face_crop_window(image: tf.Tensor, face_size: int, margin: int, center_crop: int,
+                     jitter: int = 0, seed=(0, 0)) -> tf.Tensor:
+    """The central ``center_crop`` px resized to ``face_size``, plus ``margin`` px of real context.
+
+    LFW protocol: central 150 px resized to 128. The context (for 'valid' blurring) comes from the
+    photo around the crop at the same scale, so the blurred border is genuine.
+    """
+    out = face_size + 2 * margin
+    src = int(round(out * center_crop / face_size))
+    src_jitter = int(round(jitter * center_crop / face_size))
+    window = crop_window(image, src, jitter=src_jitter, seed=seed)
+    return tf.image.resize(window, [out, out], method="area" if src > out else "bilinear")
+
+
+def _sample_seed(seed: int, index) -> tf.Tensor:
+    return tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
+
+
+def sharp_dataset(
+    source: str | os.PathLike | Sequence[str],
+    degradation: Degradation,
+    *,
+    image_size: int = 128,
+    batch_size: int = 8,
+    center_crop: int | None = None,
+    root: str | os.PathLike | None = None,
+    training: bool = True,
+    jitter: int = 0,
+    seed: int = 0,
+    repeat: bool | None = None,
+    shuffle_buffer: int = 4096,
+    with_kernel_index: bool = False,
+) -> tf.data.Dataset:
+    """Pairs synthesised on the fly from sharp images.
+
+    Training mode: shuffled, repeated forever, random window position (or jittered face crop) and
+    horizontal flip. Evaluation mode: one pass, centred windows, no flip — and with
+    ``with_kernel_index`` the bank index of each sample's kernel is yielded as a third element.
+    """
+    files = list_images(source, root)
+    repeat = training if repeat is None else repeat
+    margin = degradation.margin
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.enumerate()
+
+    def make_pair(index, path):
+        s = _sample_seed(seed, index)
+        image = decode_image(path)
+        if center_crop:
+            window = face_crop_window(image, image_size, margin, center_crop,
+                                      jitter=jitter if training else 0, seed=s)
+        else:
+            window = crop_window(image, image_size + 2 * margin, random_position=training, seed=s)
+        if training:
+            flip = tf.random.stateless_uniform([], s + 2) < 0.5
+            window = tf.where(flip, window[:, ::-1], window)
+        blurred, sharp, kernel_index = degradation(window, s + 3)
+        blurred = tf.ensure_shape(blurred, [image_size, image_size, 3])
+        sharp = tf.ensure_shape(sharp, [image_size, image_size, 3])
+        return (blurred, sharp, kernel_index) if with_kernel_index else (blurred, sharp)
+
+    ds = ds.map(make_pair, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+
+
+def _relative_image_paths(folder: Path) -> dict[str, Path]:
+    return {str(p.relative_to(folder).with_suffix("")): p
+            for p in folder.rglob("*") if p.is_file() and is_image_file(p)}
+
+
+def find_pairs(root: str | os.PathLike, strict: bool = True) -> tuple[list[str], list[str]]:
+    """Match ``blur/`` and ``sharp/`` images under ``root`` by relative path (extension ignored).
+
+    Works for one ``root/blur`` + ``root/sharp`` pair and for GoPro's layout of many scenes
+    (``root/<scene>/blur``, ``root/<scene>/sharp``). Unmatched files are reported: an error listing
+    them when ``strict``, else a warning and the matched pairs only.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"no such folder: {root}")
+    blur_dirs = sorted(d for d in [root / "blur", *root.rglob("blur")] if d.is_dir())
+    blur_dirs = sorted(set(blur_dirs))
+    if not blur_dirs:
+        raise DataError(f"no 'blur/' folder under {root} (expected blur/ and sharp/ side by side)")
+    blurred, sharp, unmatched = [], [], []
+    for bdir in blur_dirs:
+        sdir = bdir.parent / "sharp"
+        if not sdir.is_dir():
+            unmatched.append(f"{sdir} (missing folder)")
+            continue
+        b, s = _relative_image_paths(bdir), _relative_image_paths(sdir)
+        for key in sorted(b.keys() & s.keys()):
+            blurred.append(str(b[key]))
+            sharp.append(str(s[key]))
+        unmatched += [str(b[k]) for k in sorted(b.keys() - s.keys())]
+        unmatched += [str(s[k]) for k in sorted(s.keys() - b.keys())]
+    if unmatched:
+        msg = (f"{len(unmatched)} file(s) under {root} have no partner, e.g. {unmatched[0]}"
+               + (f" and {unmatched[1]}" if len(unmatched) > 1 else ""))
+        if strict or not blurred:
+            raise DataError(msg)
+        tf.get_logger().warning(msg + "; using the %d matched pairs", len(blurred))
+    if not blurred:
+        raise DataError(f"no blurred/sharp pairs found under {root}")
+    return blurred, sharp
+
+
+def paired_dataset(
+    root: str | os.PathLike,
+    *,
+    image_size: int = 128,
+    batch_size: int = 8,
+    training: bool = True,
+    seed: int = 0,
+    strict: bool = True,
+    shuffle_buffer: int = 4096,
+) -> tf.data.Dataset:
+    """Real blurred/sharp pairs; the same random crop and flip are applied to both images."""
+    blurred, sharp = find_pairs(root, strict)
+    ds = tf.data.Dataset.from_tensor_slices((blurred, sharp))
+    if training:
+        ds = ds.shuffle(min(len(blurred), shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.repeat()
+    ds = ds.enumerate()
+
+    def load(index, paths):
+        s = _sample_seed(seed, index)
+        pair = tf.concat([decode_image(paths[0]), decode_image(paths[1])], axis=-1)
+        pair = crop_window(pair, image_size, random_position=training, seed=s)
+        if training:
+            flip = tf.random.stateless_uniform([], s + 2) < 0.5
+            pair = tf.where(flip, pair[:, ::-1], pair)
+        pair = tf.ensure_shape(pair, [image_size, image_size, 6])
+        return pair[..., :3], pair[..., 3:]
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+
+
+def frame_windows(folders: Iterable[str | os.PathLike], frames_per_blur: int, stride: int | None = None) -> list[list[str]]:
+    """Groups of ``frames_per_blur`` consecutive frames (sorted by name) within each video folder."""
+    if frames_per_blur < 1:
+        raise DataError(f"frames_per_blur must be >= 1, got {frames_per_blur}")
+    stride = stride or frames_per_blur
+    groups = []
+    for folder in folders:
+        frames = sorted(str(p) for p in Path(folder).iterdir() if p.is_file() and is_image_file(p))
+        for start in range(0, len(frames) - frames_per_blur + 1, stride):
+            groups.append(frames[start:start + frames_per_blur])
+    if not groups:
+        raise DataError(f"no folder has {frames_per_blur} or more frames")
+    return groups
+
+
+def video_dataset(
+    folders: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    frames_per_blur: int = 7,
+    stride: int | None = None,
+    gamma: float = 1.0,
+    image_size: int = 128,
+    batch_size: int = 8,
+    training: bool = True,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """Blur from video: mean of ``frames_per_blur`` consecutive frames vs. the middle frame.
+
+    ``gamma`` > 1 averages in linear light (frames ** gamma, mean, ** 1/gamma), which is closer to
+    what a sensor integrates than averaging gamma-encoded pixels (GoPro used a camera response
+    curve). A folder holding frames directly is one video; a folder of folders is many videos.
+    """
+    if isinstance(folders, (str, os.PathLike)):
+        folder = Path(folders)
+        if not folder.is_dir():
+            raise DataError(f"no such folder: {folder}")
+        subdirs = sorted(d for d in folder.iterdir() if d.is_dir())
+        folders = subdirs or [folder]
+    groups = frame_windows(folders, frames_per_blur, stride)
+    ds = tf.data.Dataset.from_tensor_slices(groups)
+    if training:
+        ds = ds.shuffle(min(len(groups), 4096), seed=seed, reshuffle_each_iteration=True).repeat()
+    ds = ds.enumerate()
+    middle = frames_per_blur // 2
+
+    def load(index, paths):
+        s = _sample_seed(seed, index)
+        frames = tf.map_fn(decode_image, paths, fn_output_signature=tf.TensorSpec([None, None, 3], tf.float32))
+        stack = tf.concat(tf.unstack(frames, num=frames_per_blur), axis=-1)  # [H, W, 3L]
+        stack = crop_window(stack, image_size, random_position=training, seed=s)
+        if training:
+            flip = tf.random.stateless_uniform([], s + 2) < 0.5
+            stack = tf.where(flip, stack[:, ::-1], stack)
+        frames = tf.reshape(stack, [image_size, image_size, frames_per_blur, 3])
+        blurred = tf.reduce_mean(frames ** gamma, axis=2) ** (1.0 / gamma)
+        return blurred, frames[:, :, middle]
+
+    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)

@@ -1,0 +1,260 @@
+"""Degradation chains built from configuration (a list of dicts), not from code.
+
+Example (YAML)::
+
+    degradations:
+      - op: blur
+        bank_size: 2000
+        kernels:
+          - {type: trajectory, sizes: [13, 15, 17, 19, 21, 23, 25, 27], weight: 0.8}
+          - {type: motion, length: [5, 25], angle: [0, 180], weight: 0.1}
+          - {type: disk, radius: [1, 4], weight: 0.05}
+          - {type: gaussian, sigma: [0.5, 3], weight: 0.05}
+      - {op: gaussian_noise, sigma: [0.0, 0.02]}
+      - {op: poisson_noise, peak: [100, 1000], p: 0.2}
+      - {op: impulse_noise, amount: [0.0, 0.01], p: 0.1}
+      - {op: jpeg, quality: [50, 95], p: 0.3}
+
+A parameter is a number (fixed) or ``[low, high]`` (drawn uniformly per sample); every step has an
+application probability ``p`` (default 1). Blur, if present, must come first: it is applied to a
+window with ``margin`` pixels of context on each side (see ``Degradation.margin``), so blurred borders
+are made of real image content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+import tensorflow as tf
+
+from deblur_tf.degrade import kernels as K
+from deblur_tf.degrade import ops
+
+
+class DegradationConfigError(ValueError):
+    """A degradation step or kernel spec is malformed."""
+
+
+def _range(value, name: str) -> tuple[float, float]:
+    if isinstance(value, (int, float)):
+        return float(value), float(value)
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        lo, hi = float(value[0]), float(value[1])
+        if lo > hi:
+            raise DegradationConfigError(f"{name}: low {lo} is above high {hi}")
+        return lo, hi
+    raise DegradationConfigError(f"{name} must be a number or [low, high], got {value!r}")
+
+
+def _pop_known(spec: dict, allowed: dict[str, Any], where: str) -> dict:
+    unknown = set(spec) - set(allowed)
+    if unknown:
+        raise DegradationConfigError(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return {**allowed, **spec}
+
+
+# --- kernel banks --------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class KernelBank:
+    """Pre-generated kernels, zero-padded to one odd size, sampled at random per image.
+
+    ``sizes`` holds each kernel's nominal support (the trajectory size, or the odd side of the
+    motion / disk / gaussian kernel before padding) so results can be reported per size.
+    """
+    kernels: np.ndarray  # [N, S, S] float32, each sums to 1
+    sizes: np.ndarray    # [N] int
+    kinds: np.ndarray    # [N] str
+
+    @property
+    def size(self) -> int:
+        return int(self.kernels.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.kernels)
+
+
+_KERNEL_DEFAULTS = {
+    "trajectory": {"sizes": list(K.LITERATURE_KERNEL_SIZES), "exposure": [0.5, 1.0]},
+    "motion": {"length": [5, 25], "angle": [0, 180]},
+    "disk": {"radius": [1, 4]},
+    "gaussian": {"sigma": [0.5, 3.0]},
+}
+
+
+def _make_kernels(kind: str, spec: dict, count: int, rng: np.random.Generator):
+    if kind == "trajectory":
+        sizes = [int(s) for s in spec["sizes"]]
+        exposure = _range(spec["exposure"], "trajectory.exposure")
+        per_size = np.bincount(rng.integers(0, len(sizes), count), minlength=len(sizes))
+        out = []
+        for size, n in zip(sizes, per_size):
+            if n:
+                out += [(k, size) for k in K.trajectory_kernels(size, int(n), rng, exposure)]
+        return out
+    if kind == "motion":
+        lengths = rng.uniform(*_range(spec["length"], "motion.length"), count)
+        angles = rng.uniform(*_range(spec["angle"], "motion.angle"), count)
+        ks = [K.linear_motion_kernel(L, a) for L, a in zip(lengths, angles)]
+    elif kind == "disk":
+        ks = [K.disk_kernel(r) for r in rng.uniform(*_range(spec["radius"], "disk.radius"), count)]
+    elif kind == "gaussian":
+        ks = [K.gaussian_kernel(s) for s in rng.uniform(*_range(spec["sigma"], "gaussian.sigma"), count)]
+    else:
+        raise DegradationConfigError(
+            f"unknown kernel type {kind!r}; choose from {sorted(_KERNEL_DEFAULTS)}")
+    return [(k, k.shape[0]) for k in ks]
+
+
+def build_kernel_bank(specs: list[dict], count: int = 2000, seed: int = 0) -> KernelBank:
+    """Generate ``count`` kernels mixed from ``specs`` in proportion to their ``weight``."""
+    if not specs:
+        raise DegradationConfigError("blur needs at least one kernel spec under 'kernels'")
+    rng = np.random.default_rng(seed)
+    weights = []
+    for spec in specs:
+        if "type" not in spec:
+            raise DegradationConfigError(f"kernel spec {spec!r} has no 'type'")
+        weights.append(float(spec.get("weight", 1.0)))
+    weights = np.asarray(weights) / np.sum(weights)
+    counts = np.bincount(rng.choice(len(specs), size=count, p=weights), minlength=len(specs))
+    items, kinds = [], []
+    for spec, n in zip(specs, counts):
+        kind = spec["type"]
+        if kind not in _KERNEL_DEFAULTS:
+            raise DegradationConfigError(
+                f"unknown kernel type {kind!r}; choose from {sorted(_KERNEL_DEFAULTS)}")
+        full = _pop_known({k: v for k, v in spec.items() if k not in ("type", "weight")},
+                          _KERNEL_DEFAULTS[kind], f"kernel '{kind}'")
+        if n:
+            made = _make_kernels(kind, full, int(n), rng)
+            items += made
+            kinds += [kind] * len(made)
+    side = max(k.shape[0] for k, _ in items)
+    order = rng.permutation(len(items))
+    kernels = np.stack([K.pad_kernel(items[i][0], side) for i in order])
+    sizes = np.asarray([items[i][1] for i in order], np.int32)
+    return KernelBank(kernels.astype(np.float32), sizes, np.asarray(kinds)[order])
+
+
+# --- the chain -----------------------------------------------------------------------------------
+
+def _uniform(seed, lo: float, hi: float) -> tf.Tensor:
+    return tf.random.stateless_uniform([], seed, lo, hi) if hi > lo else tf.constant(lo)
+
+
+@dataclasses.dataclass
+class _Step:
+    name: str
+    p: float
+    apply: Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
+
+
+_STEP_PARAMS = {
+    "gaussian_noise": {"sigma": [0.0, 0.02]},
+    "poisson_noise": {"peak": [100.0, 1000.0]},
+    "impulse_noise": {"amount": [0.0, 0.01]},
+    "jpeg": {"quality": [50, 95]},
+}
+
+
+def _noise_step(name: str, params: dict) -> Callable:
+    key, = _STEP_PARAMS[name]
+    lo, hi = _range(params[key], f"{name}.{key}")
+
+    def apply(image, seed):
+        value = _uniform(tf.random.experimental.stateless_fold_in(seed, 1), lo, hi)
+        if name == "gaussian_noise":
+            return ops.gaussian_noise(image, value, seed)
+        if name == "poisson_noise":
+            return ops.poisson_noise(image, value, seed)
+        if name == "impulse_noise":
+            return ops.impulse_noise(image, value, seed)
+        return ops.jpeg(image, tf.round(value))
+    return apply
+
+
+class Degradation:
+    """A configured chain: ``degrade(window, seed) -> (blurred, sharp, kernel_index)``.
+
+    ``window`` is [H + 2*margin, W + 2*margin, 3] float32 in [0, 1]; both outputs are [H, W, 3] in
+    [0, 1]. ``kernel_index`` is the bank entry used (-1 when no blur was applied).
+    """
+
+    def __init__(self, steps: list[dict] | None, bank_seed: int = 0):
+        steps = list(steps or [])
+        self.config = steps
+        self.bank: KernelBank | None = None
+        self.blur_p = 0.0
+        self._steps: list[_Step] = []
+        for i, raw in enumerate(steps):
+            if not isinstance(raw, dict) or "op" not in raw:
+                raise DegradationConfigError(f"degradation step {i} needs an 'op': {raw!r}")
+            spec = dict(raw)
+            name = spec.pop("op")
+            p = float(spec.pop("p", 1.0))
+            if name == "blur":
+                if i != 0 or self.bank is not None:
+                    raise DegradationConfigError("'blur' must be the first and only blur step")
+                full = _pop_known(spec, {"kernels": [{"type": "trajectory"}], "bank_size": 2000,
+                                         "seed": bank_seed}, "blur")
+                self.bank = build_kernel_bank(full["kernels"], int(full["bank_size"]),
+                                              int(full["seed"]))
+                self.blur_p = p
+            elif name in _STEP_PARAMS:
+                params = _pop_known(spec, _STEP_PARAMS[name], name)
+                self._steps.append(_Step(name, p, _noise_step(name, params)))
+            else:
+                raise DegradationConfigError(
+                    f"unknown degradation op {name!r}; choose from {['blur', *_STEP_PARAMS]}")
+        self._bank_tensor = None if self.bank is None else tf.constant(self.bank.kernels)
+
+    @classmethod
+    def from_kernel_bank(cls, bank: KernelBank, steps: list[dict] | None = None) -> "Degradation":
+        """A chain that blurs with a given bank (e.g. a fixed evaluation set) then applies ``steps``."""
+        chain = cls(steps)
+        chain.bank, chain.blur_p = bank, 1.0
+        chain._bank_tensor = tf.constant(bank.kernels)
+        return chain
+
+    @property
+    def margin(self) -> int:
+        """Context pixels needed on each side of the output for 'valid' blurring."""
+        return 0 if self.bank is None else self.bank.size // 2
+
+    def __call__(self, window: tf.Tensor, seed: tf.Tensor, kernel_index=None):
+        seed = tf.cast(seed, tf.int64)
+        sharp = ops.center_crop(window, self.margin) if self.margin else window
+        image = sharp
+        index = tf.constant(-1, tf.int32)
+        if self.bank is not None:
+            s = tf.random.experimental.stateless_fold_in(seed, 1000)
+            if kernel_index is None:
+                index = tf.random.stateless_uniform([], s, 0, len(self.bank), dtype=tf.int32)
+            else:
+                index = tf.cast(kernel_index, tf.int32)
+            blurred = ops.convolve_valid(window, tf.gather(self._bank_tensor, index))
+            if self.blur_p < 1:
+                apply = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(s, 1)) < self.blur_p
+                image = tf.where(apply, blurred, sharp)
+                index = tf.where(apply, index, -1)
+            else:
+                image = blurred
+        for i, step in enumerate(self._steps):
+            s = tf.random.experimental.stateless_fold_in(seed, i + 1)
+            out = step.apply(image, s)
+            if step.p < 1:
+                gate = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(s, 7))
+                out = tf.where(gate < step.p, out, image)
+            image = out
+        return tf.clip_by_value(image, 0.0, 1.0), sharp, index
+
+
+DEFAULT_DEGRADATIONS: list[dict] = [
+    {"op": "blur", "bank_size": 2000,
+     "kernels": [{"type": "trajectory", "sizes": list(K.LITERATURE_KERNEL_SIZES)}]},
+    {"op": "gaussian_noise", "sigma": [0.0, 0.01]},
+]

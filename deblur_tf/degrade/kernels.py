@@ -1,0 +1,196 @@
+"""Blur kernels (point-spread functions) as float32 numpy arrays.
+
+Every kernel is non-negative, sums to 1 and has an odd side so that it has a centre pixel.
+Kernels are made in numpy (once, into a bank) rather than in the tf.data graph: the random-walk
+trajectories are sequential and cheap to pre-compute, while applying a kernel is the per-sample
+hot path (see ``deblur_tf.degrade.ops``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Kernel sizes used by the face-deblurring literature (Shen et al. 2018, UMSN): 13, 15, ..., 27 px.
+LITERATURE_KERNEL_SIZES = tuple(range(13, 28, 2))
+
+
+def _check_size(size: int) -> int:
+    size = int(size)
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"kernel size must be a positive odd integer, got {size}")
+    return size
+
+
+def _normalise(kernel: np.ndarray) -> np.ndarray:
+    kernel = np.clip(kernel, 0.0, None)
+    total = kernel.sum()
+    if total <= 0:
+        raise ValueError("kernel has no mass; is it larger than its support?")
+    return (kernel / total).astype(np.float32)
+
+
+def splat_points(points_xy: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Accumulate sub-pixel points into a size x size grid with bilinear weights (anti-aliasing).
+
+    ``points_xy`` is [N, 2] in pixel coordinates (x = column, y = row; (0, 0) is the centre of the
+    top-left pixel). Points must lie inside [0, size - 1].
+    """
+    size = _check_size(size)
+    pts = np.asarray(points_xy, np.float64)
+    w = np.ones(len(pts)) if weights is None else np.asarray(weights, np.float64)
+    x0 = np.floor(pts[:, 0]).astype(int)
+    y0 = np.floor(pts[:, 1]).astype(int)
+    fx = pts[:, 0] - x0
+    fy = pts[:, 1] - y0
+    kernel = np.zeros((size, size), np.float64)
+    for dx, dy, share in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)),
+                          (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xs = np.clip(x0 + dx, 0, size - 1)
+        ys = np.clip(y0 + dy, 0, size - 1)
+        np.add.at(kernel, (ys, xs), w * share)
+    return _normalise(kernel)
+
+
+def linear_motion_kernel(length: float, angle_deg: float, size: int | None = None) -> np.ndarray:
+    """h(i, j; L, θ) = 1/L on the segment of length L through the centre at angle θ.
+
+    θ is measured counter-clockwise from the x axis (rows grow downwards, so +θ points up-right).
+    The segment is sampled densely and splatted bilinearly: sub-pixel lengths and any angle give an
+    anti-aliased line whose mass is uniform along the segment, as the formula asks.
+    """
+    if length <= 0:
+        raise ValueError(f"motion length must be > 0, got {length}")
+    if size is None:
+        size = int(math.ceil(length)) + 2
+        size += 1 - size % 2
+    size = _check_size(size)
+    if length > size - 1:
+        raise ValueError(f"motion length {length} does not fit a {size}x{size} kernel")
+    centre = (size - 1) / 2
+    theta = math.radians(angle_deg)
+    n = max(2, int(math.ceil(length * 16)))
+    t = (np.arange(n) + 0.5) / n * length - length / 2  # midpoints: equal mass per sub-segment
+    points = np.stack([centre + t * math.cos(theta), centre - t * math.sin(theta)], axis=1)
+    return splat_points(points, size)
+
+
+def disk_kernel(radius: float, size: int | None = None, supersample: int = 8) -> np.ndarray:
+    """Defocus (pillbox) kernel: 1/(πR²) inside the disk of radius R, 0 outside.
+
+    Edge pixels get the fraction of their area inside the disk (estimated on a supersampled grid),
+    so the kernel is anti-aliased and its total area is πR².
+    """
+    if radius <= 0:
+        raise ValueError(f"disk radius must be > 0, got {radius}")
+    if size is None:
+        size = 2 * int(math.ceil(radius)) + 1
+    size = _check_size(size)
+    centre = (size - 1) / 2
+    offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
+    coords = (np.arange(size)[:, None] + offsets[None, :]).reshape(-1) - centre
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    inside = (xx**2 + yy**2 <= radius**2).astype(np.float64)
+    coverage = inside.reshape(size, supersample, size, supersample).mean(axis=(1, 3))
+    return _normalise(coverage)
+
+
+def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
+    """Isotropic Gaussian kernel; the default size covers ±3σ."""
+    if sigma <= 0:
+        raise ValueError(f"gaussian sigma must be > 0, got {sigma}")
+    if size is None:
+        size = 2 * int(math.ceil(3 * sigma)) + 1
+    size = _check_size(size)
+    r = np.arange(size) - (size - 1) / 2
+    g = np.exp(-(r**2) / (2 * sigma**2))
+    return _normalise(np.outer(g, g))
+
+
+def camera_shake_trajectories(
+    rng: np.random.Generator,
+    count: int,
+    length: float,
+    steps: int = 2000,
+    max_anxiety: float = 0.03,
+) -> np.ndarray:
+    """Random camera-shake trajectories after Boracchi & Foi (2012), as used by DeblurGAN.
+
+    The camera position is a random walk with inertia: the velocity keeps a constant step
+    (``length / steps`` per sample) and is nudged each step by Gaussian jitter plus a centripetal pull
+    towards the start; with a small probability an impulsive shake turns it abruptly (about a
+    reversal). A per-trajectory "anxiety" in U(0, max_anxiety) scales jitter and shakes, so some
+    trajectories are nearly straight and others erratic. DeblurGAN draws it from U(0, 0.1); above
+    ~0.03 most paths are tangled scribbles, unlike measured camera shake (Levin et al. 2009), hence
+    the lower default. Vectorised over ``count`` trajectories.
+    Returns [count, steps, 2] positions (x, y) in pixels.
+    """
+    anxiety = max_anxiety * rng.uniform(0, 1, count)
+    centripetal = 0.7 * rng.uniform(0, 1, count)
+    p_big_shake = 0.2 * rng.uniform(0, 1, count)
+    jitter = 10.0 * rng.uniform(0, 1, count)
+    step_len = length / (steps - 1)
+    v = np.exp(1j * rng.uniform(0, 2 * np.pi, count)) * step_len
+    pos = np.zeros((steps, count), np.complex128)
+    for t in range(steps - 1):
+        u_shake, u_turn = rng.uniform(0, 1, (2, count))
+        noise = rng.standard_normal(count) + 1j * rng.standard_normal(count)
+        # Impulsive shake: a turn of π ± 0.5 rad with doubled speed, for the unlucky few.
+        shake = np.where(u_shake < p_big_shake * anxiety,
+                         2 * v * np.exp(1j * (np.pi + u_turn - 0.5)), 0)
+        v = v + shake + anxiety * (jitter * noise - centripetal * pos[t]) * step_len
+        speed = np.abs(v)
+        v = np.where(speed > 0, v / np.maximum(speed, 1e-12) * step_len, step_len)
+        pos[t + 1] = pos[t] + v
+    return np.stack([pos.real.T, pos.imag.T], axis=-1)
+
+
+def trajectory_kernels(
+    size: int,
+    count: int,
+    rng: np.random.Generator,
+    exposure: tuple[float, float] = (0.5, 1.0),
+    steps: int = 2000,
+) -> np.ndarray:
+    """``count`` camera-shake kernels of one support size, as a [count, size, size] array.
+
+    Each kernel integrates a random trajectory (total path length = ``size`` px) over an exposure
+    fraction drawn from U(*exposure): shorter and longer blurs for one size. The path's centre of
+    mass is put on the kernel's centre so blurring does not shift the image (a shifted target would
+    teach the generator to translate), and the path is scaled to span the support.
+    """
+    size = _check_size(size)
+    lo, hi = exposure
+    if not 0 < lo <= hi <= 1:
+        raise ValueError(f"exposure range must lie in (0, 1], got {exposure}")
+    paths = camera_shake_trajectories(rng, count, length=float(size), steps=steps)
+    fractions = rng.uniform(lo, hi, count)
+    half = (size - 1) / 2 - 0.5  # keep the bilinear footprint inside the support
+    kernels = np.empty((count, size, size), np.float32)
+    for i in range(count):
+        path = paths[i, : max(2, int(round(fractions[i] * steps)))]
+        path = path - path.mean(axis=0)
+        # Scale so the blur reaches the edge of the support: the nominal size is then the blur's
+        # extent, so a 27 px kernel blurs more than a 13 px one (curly paths would otherwise
+        # collapse to a few pixels whatever the size).
+        path = path * (half / max(np.abs(path).max(), 1e-9))
+        kernels[i] = splat_points(path + (size - 1) / 2, size)
+    return kernels
+
+
+def delta_kernel(size: int = 1) -> np.ndarray:
+    """The identity kernel (no blur)."""
+    kernel = np.zeros((_check_size(size),) * 2, np.float32)
+    kernel[size // 2, size // 2] = 1
+    return kernel
+
+
+def pad_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
+    """Zero-pad an odd kernel to a larger odd size, keeping it centred."""
+    size = _check_size(size)
+    k = kernel.shape[0]
+    if k > size:
+        raise ValueError(f"cannot pad a {k}x{k} kernel to {size}x{size}")
+    p = (size - k) // 2
+    return np.pad(kernel, p)

@@ -1,0 +1,295 @@
+"""Training runs: config → datasets → DeblurGAN → fit() with checkpoints, logs and sample grids.
+
+A run folder holds ``config.yaml``, ``checkpoints/`` (generator, critic, both optimizers and their
+step counts), ``logs/`` (TensorBoard), ``samples/`` (blurred | restored | sharp grids), ``history.csv``
+and, at the end, ``generator.keras``. Running again on the same folder resumes from the latest
+checkpoint: the step count continues and the run stops at ``train.steps``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import warnings
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deblur_tf import data as D
+from deblur_tf.config import ConfigError, ExperimentConfig, config_from_dict, load_config_file, save_config
+from deblur_tf.degrade import Degradation
+from deblur_tf.gan import DeblurGAN, LinearDecaySchedule, adam
+from deblur_tf.io import atomic_path
+from deblur_tf.losses import PerceptualLoss, default_vgg_weights
+from deblur_tf.models import build_critic, build_generator
+
+
+class TrainingError(RuntimeError):
+    """The run cannot start or stopped abnormally (e.g. a non-finite loss)."""
+
+
+# --- building blocks -----------------------------------------------------------------------------
+
+def build_datasets(cfg: ExperimentConfig) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    d = cfg.data
+    if not d.train:
+        raise ConfigError("data.train is empty: give a folder or file list of training images")
+    common = dict(image_size=d.image_size, batch_size=d.batch_size, seed=d.seed)
+    if d.kind == "sharp":
+        chain = Degradation(d.degradations, bank_seed=d.seed)
+        train = D.sharp_dataset(d.train, chain, center_crop=d.center_crop, root=d.root,
+                                jitter=d.jitter, training=True, **common)
+        val = None
+        if d.val:
+            val = D.sharp_dataset(d.val, chain, center_crop=d.center_crop, root=d.root,
+                                  training=False, **{**common, "seed": d.seed + 1})
+    elif d.kind == "paired":
+        train = D.paired_dataset(d.train, training=True, **common)
+        val = D.paired_dataset(d.val, training=False, **common) if d.val else None
+    elif d.kind == "video":
+        train = D.video_dataset(d.train, frames_per_blur=d.frames_per_blur, training=True, **common)
+        val = (D.video_dataset(d.val, frames_per_blur=d.frames_per_blur, training=False, **common)
+               if d.val else None)
+    else:
+        raise ConfigError(f"data.kind must be sharp, paired or video, got {d.kind!r}")
+    if val is not None:
+        val = val.take(d.val_batches).cache()
+    return train, val
+
+
+def resolve_perceptual_weights(spec: str) -> str | None:
+    if spec == "random":
+        return None
+    if spec == "auto":
+        path = default_vgg_weights()
+        if path is None:
+            raise ConfigError("perceptual loss needs VGG16 weights: none found in ../shared/weights "
+                              "(set DEBLUR_TF_SHARED, loss.perceptual_weights=PATH, or "
+                              "loss.perceptual_weight=0)")
+        return path
+    return spec
+
+
+def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
+    """Generator, critic, losses and optimizers as the config says; compiled."""
+    generator = build_generator(cfg.model.generator, **cfg.model.generator_args)
+    adversarial = cfg.loss.adversarial != "none" and cfg.train.n_critic > 0
+    critic = build_critic(cfg.model.critic, **cfg.model.critic_args) if adversarial else None
+    perceptual = None
+    if cfg.loss.perceptual_weight:
+        perceptual = PerceptualLoss(resolve_perceptual_weights(cfg.loss.perceptual_weights))
+    gan = DeblurGAN(generator, critic, n_critic=cfg.train.n_critic, adversarial=cfg.loss.adversarial,
+                    gp_weight=cfg.loss.gp_weight, adversarial_weight=cfg.loss.adversarial_weight,
+                    l1_weight=cfg.loss.l1_weight, mse_weight=cfg.loss.mse_weight,
+                    perceptual_weight=cfg.loss.perceptual_weight, perceptual=perceptual)
+    o, steps = cfg.optim, cfg.train.steps
+    decay_start = int(steps * (1 - o.decay_start_fraction))
+    g_opt = adam(LinearDecaySchedule(o.g_learning_rate, steps, decay_start), o.beta_1, o.beta_2)
+    d_opt = None
+    if critic is not None:
+        n = cfg.train.n_critic
+        d_opt = adam(LinearDecaySchedule(o.d_learning_rate, steps * n, decay_start * n),
+                     o.beta_1, o.beta_2)
+    gan.compile(g_optimizer=g_opt, d_optimizer=d_opt)
+    return gan
+
+
+def load_generator_weights(generator: keras.Model, source: str) -> None:
+    """Warm start from a ``.keras`` generator file or a run folder (its generator.keras/checkpoint)."""
+    path = Path(source)
+    if path.is_dir():
+        if (path / "generator.keras").is_file():
+            path = path / "generator.keras"
+        else:
+            latest = tf.train.latest_checkpoint(str(path / "checkpoints"))
+            if latest is None:
+                raise TrainingError(f"no generator.keras or checkpoint in {path}")
+            tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
+            return
+    if not path.is_file():
+        raise TrainingError(f"init_generator not found: {source}")
+    loaded = keras.saving.load_model(str(path), compile=False)
+    generator.set_weights(loaded.get_weights())
+
+
+def _finite(logs: dict | None) -> bool:
+    return all(np.isfinite(float(v)) for v in (logs or {}).values())
+
+
+# --- callbacks -----------------------------------------------------------------------------------
+
+class RunCallback(keras.callbacks.Callback):
+    """Checkpoints, exact stop at the last step, NaN guard and TensorBoard scalars, in one place so
+    their order is fixed: a non-finite loss stops the run before anything is saved."""
+
+    def __init__(self, manager: tf.train.CheckpointManager, total_steps: int, checkpoint_every: int,
+                 writer, scalars_every: int):
+        super().__init__()
+        self.manager = manager
+        self.total_steps = total_steps
+        self.checkpoint_every = checkpoint_every
+        self.writer = writer
+        self.scalars_every = scalars_every
+        self.nan_stopped = False
+        self.bad_logs: dict = {}
+
+    @property
+    def step(self) -> int:
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.step
+        if not _finite(logs):
+            self.nan_stopped = True
+            self.bad_logs = {k: float(v) for k, v in (logs or {}).items()}
+            self.model.stop_training = True
+            return
+        if step % self.scalars_every == 0:
+            with self.writer.as_default(step=step):
+                for k, v in logs.items():
+                    tf.summary.scalar(f"train/{k}", float(v))
+                tf.summary.scalar("train/learning_rate",
+                                  float(self.model.g_optimizer.learning_rate.numpy()))
+        if step % self.checkpoint_every == 0:
+            self.manager.save(checkpoint_number=step)
+        if step >= self.total_steps:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        val = {k: v for k, v in (logs or {}).items() if k.startswith("val_")}
+        if val and not self.nan_stopped:
+            with self.writer.as_default(step=self.step):
+                for k, v in val.items():
+                    tf.summary.scalar(f"val/{k[4:]}", float(v))
+
+    def on_train_end(self, logs=None):
+        if not self.nan_stopped and self.manager.latest_checkpoint != self._path(self.step):
+            self.manager.save(checkpoint_number=self.step)
+        self.writer.flush()
+
+    def _path(self, step: int) -> str:
+        return os.path.join(self.manager.directory, f"ckpt-{step}")
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """At each epoch end: a blurred | restored | sharp grid as PNG and as a TensorBoard image."""
+
+    def __init__(self, batch: tuple[np.ndarray, np.ndarray], folder: Path, writer, rows: int = 4):
+        super().__init__()
+        self.blurred = batch[0][:rows]
+        self.sharp = batch[1][:rows]
+        self.folder = folder
+        self.writer = writer
+
+    def on_epoch_end(self, epoch, logs=None):
+        if getattr(self.model, "stop_training", False) and not _finite(logs):
+            return
+        restored = self.model.generator.predict_on_batch(self.blurred)
+        step = int(self.model.g_optimizer.iterations.numpy())
+        path = self.folder / f"step_{step:07d}.png"
+        save_comparison_grid(self.blurred, restored, self.sharp, path, title=f"step {step}")
+        with self.writer.as_default(step=step):
+            tf.summary.image("samples/blurred_restored_sharp",
+                             np.concatenate([self.blurred, restored, self.sharp], axis=2), max_outputs=4)
+
+
+def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, title: str = "") -> None:
+    """A matplotlib grid, one row per image: blurred | restored | sharp, with PSNR against sharp."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = len(blurred)
+    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows + 0.3), squeeze=False)
+    for r in range(rows):
+        for c, (img, name) in enumerate(((blurred[r], "blurred"), (restored[r], "restored"),
+                                         (sharp[r], "sharp"))):
+            img = np.clip(np.asarray(img, np.float32), 0, 1)
+            ax = axes[r, c]
+            ax.imshow(img)
+            ax.set_axis_off()
+            label = name
+            if c < 2:
+                psnr = float(tf.image.psnr(img, np.asarray(sharp[r], np.float32), max_val=1.0))
+                label += f"  {psnr:.2f} dB"
+            ax.set_title(label, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class RunResult:
+    run_dir: Path
+    start_step: int
+    end_step: int
+    history: dict
+    generator_path: Path | None
+    nan_stopped: bool
+
+
+def _check_resume_config(run_dir: Path, cfg: ExperimentConfig) -> None:
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
+        return
+    saved = config_from_dict(load_config_file(saved_path))
+    if saved.model != cfg.model:
+        raise ConfigError(f"{run_dir} was started with another model ({saved.model.generator} "
+                          f"{saved.model.generator_args}); use a new run folder")
+
+
+def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
+    """Train (or resume) the run in ``run_dir`` until ``cfg.train.steps`` generator updates."""
+    run_dir = Path(run_dir)
+    _check_resume_config(run_dir, cfg)
+    train_ds, val_ds = build_datasets(cfg)
+    gan = build_gan(cfg)
+    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+
+    ckpt = tf.train.Checkpoint(generator=gan.generator, g_optimizer=gan.g_optimizer,
+                               **({"critic": gan.critic, "d_optimizer": gan.d_optimizer}
+                                  if gan.critic is not None else {}))
+    manager = tf.train.CheckpointManager(ckpt, str(run_dir / "checkpoints"),
+                                         max_to_keep=cfg.train.keep_checkpoints)
+    if manager.latest_checkpoint:
+        # Resume: weights, optimizer slots and iteration counts. A content-only checkpoint restored
+        # into an adversarial run has no critic: start it fresh (expect_partial).
+        ckpt.restore(manager.latest_checkpoint).expect_partial()
+    elif cfg.train.init_generator:
+        load_generator_weights(gan.generator, cfg.train.init_generator)
+    start = int(gan.g_optimizer.iterations.numpy())
+
+    t = cfg.train
+    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+    run_cb = RunCallback(manager, t.steps, t.checkpoint_every, writer, t.tensorboard_every)
+    sample_source = val_ds if val_ds is not None else train_ds
+    first = next(iter(sample_source))
+    callbacks = [run_cb, SampleGrid((first[0].numpy(), first[1].numpy()), run_dir / "samples", writer),
+                 keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
+    history = {}
+    if start < t.steps:
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit's default; data is a tf.data
+        hist = gan.fit(train_ds, epochs=math.ceil(t.steps / t.steps_per_epoch),
+                       initial_epoch=start // t.steps_per_epoch, steps_per_epoch=t.steps_per_epoch,
+                       validation_data=val_ds, callbacks=callbacks, verbose=t.verbose)
+        history = hist.history
+    end = int(gan.g_optimizer.iterations.numpy())
+    generator_path = None
+    if run_cb.nan_stopped:
+        bad = ", ".join(f"{k}={v:.3g}" for k, v in run_cb.bad_logs.items() if not np.isfinite(v))
+        raise TrainingError(f"non-finite loss at step {end} ({bad}); stopped, last good checkpoint "
+                            f"kept: {manager.latest_checkpoint}")
+    if end >= t.steps:
+        generator_path = run_dir / "generator.keras"
+        with atomic_path(generator_path) as tmp:
+            gan.generator.save(tmp)
+    return RunResult(run_dir, start, end, history, generator_path, False)

@@ -1,0 +1,42 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+def smooth_image(rng, h, w):
+    """A smooth random colour image (uint8): blur has something to remove, like a photo."""
+    import cv2
+    noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return cv2.GaussianBlur(noise, (0, 0), 2.0)
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory):
+    """Eight small RGB PNGs of assorted sizes, made here (no ../shared)."""
+    import cv2
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for i in range(8):
+        h, w = (40 + 3 * i, 44 + 5 * i)
+        cv2.imwrite(str(folder / f"img_{i}.png"), smooth_image(rng, h, w))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, image_folder):
+    """A 4-step content-only run of a tiny generator: its folder (with generator.keras)."""
+    from deblur_tf.config import apply_overrides, get_experiment
+    from deblur_tf.train import run
+    cfg = apply_overrides(get_experiment("tiny_cpu"), {
+        "data": {"train": str(image_folder), "val": str(image_folder), "image_size": 32,
+                 "batch_size": 2, "val_batches": 1,
+                 "degradations": [{"op": "blur", "bank_size": 16,
+                                   "kernels": [{"type": "motion", "length": [3, 5]}]}]},
+        "train": {"steps": 4, "steps_per_epoch": 2, "checkpoint_every": 2, "verbose": 0}})
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
+    result = run(cfg, run_dir)
+    assert result.generator_path is not None
+    return run_dir

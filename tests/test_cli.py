@@ -1,0 +1,141 @@
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from deblur_tf.cli import cli
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def assert_clean_error(result, *fragments):
+    """Non-zero exit, one 'Error:' line on stderr naming the problem, no traceback."""
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output + result.stderr
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines and lines[-1].startswith("Error:"), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[-1]
+
+
+def test_help_lists_the_commands(runner):
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for command in ("blur", "train", "evaluate", "deblur", "demo", "models"):
+        assert command in result.output
+
+
+def test_blur_writes_degraded_copies_and_kernel_pictures(runner, image_folder, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(cli, ["blur", str(image_folder), "-o", str(out), "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.name for p in out.glob("*.png"))
+    assert written == sorted(p.name for p in image_folder.glob("*.png"))
+    assert len(list((out / "kernels").glob("*.png"))) == len(written)
+    from deblur_tf.io import read_rgb
+    src, dst = read_rgb(image_folder / "img_2.png"), read_rgb(out / "img_2.png")
+    assert src.shape == dst.shape and np.abs(src.astype(int) - dst).mean() > 1
+    # Running again refuses to overwrite without --overwrite.
+    again = runner.invoke(cli, ["blur", str(image_folder), "-o", str(out)])
+    assert_clean_error(again, "exists")
+
+
+def test_blur_with_a_configured_chain(runner, image_folder, tmp_path):
+    config = tmp_path / "chain.yaml"
+    config.write_text("degradations:\n  - {op: blur, kernels: [{type: disk, radius: 2}], bank_size: 4}\n"
+                      "  - {op: impulse_noise, amount: 0.05}\n")
+    result = runner.invoke(cli, ["blur", str(image_folder / "img_0.png"), "-o", str(tmp_path / "o"),
+                                 "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("degradations:\n  - {op: unsharpen}\n")
+    result = runner.invoke(cli, ["blur", str(image_folder), "-o", str(tmp_path / "o2"), "--config", str(bad)])
+    assert_clean_error(result, "unknown degradation op")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["blur", "missing_dir", "-o", "x"], "no such file or folder"),
+    (["train", "--run-dir", "r", "--set", "train.stpes=3"], "unknown config key 'train.stpes'"),
+    (["train", "--run-dir", "r", "--config", "nope.yaml"], "config file not found"),
+    (["train", "--run-dir", "r", "--experiment", "nope"], "unknown experiment"),
+    (["train", "--run-dir", "r", "--set", "data.train=missing_folder"], "no such folder"),
+    (["deblur", "x.png", "-o", "y.png", "--model", "missing.keras"], "no such model"),
+])
+def test_bad_input_gives_one_clear_line(runner, tmp_path, monkeypatch, args, fragment):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x.png").write_bytes(b"x")
+    assert_clean_error(runner.invoke(cli, args), fragment)
+
+
+def test_train_then_deblur_and_evaluate_through_the_cli(runner, image_folder, tmp_path, tiny_run):
+    run_dir = tmp_path / "run"
+    result = runner.invoke(cli, ["train", "--experiment", "tiny_cpu", "--run-dir", str(run_dir),
+                                 "--set", f"data.train={image_folder}", "--set", "data.image_size=16",
+                                 "--set", "train.steps=2", "--set", "train.steps_per_epoch=2",
+                                 "--set", "train.verbose=0",
+                                 "--set", "model.generator_args={filters: 4, num_blocks: 1}"])
+    assert result.exit_code == 0, result.output
+    assert "steps 0 -> 2" in result.output and (run_dir / "generator.keras").is_file()
+
+    model = str(tiny_run / "generator.keras")
+    out = tmp_path / "deblurred"
+    result = runner.invoke(cli, ["deblur", str(image_folder), "-o", str(out), "--model", model])
+    assert result.exit_code == 0, result.output
+    from deblur_tf.io import read_rgb
+    assert read_rgb(out / "img_5.png").shape == read_rgb(image_folder / "img_5.png").shape
+
+    single = tmp_path / "one.png"
+    result = runner.invoke(cli, ["deblur", str(image_folder / "img_1.png"), "-o", str(single),
+                                 "--model", model, "--compare"])
+    assert result.exit_code == 0, result.output
+    src = read_rgb(image_folder / "img_1.png")
+    assert read_rgb(single).shape == (src.shape[0], 2 * src.shape[1], 3)
+
+    report = tmp_path / "eval.json"
+    result = runner.invoke(cli, ["evaluate", "--model", model, "--images", str(image_folder),
+                                 "--center-crop", "0", "--image-size", "24", "--sizes", "5,9",
+                                 "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text())
+    assert set(data["per_size"]) == {"5", "9"} and {"blurred", "generator"} <= set(data["overall"])
+    assert data["per_size"]["9"]["blurred"]["psnr"] < data["per_size"]["5"]["blurred"]["psnr"]
+    assert report.with_suffix(".png").is_file() and report.with_suffix(".kernels.npz").is_file()
+
+
+def test_deblur_never_overwrites_its_input(runner, image_folder, tiny_run, tmp_path):
+    import shutil
+    src = tmp_path / "face.png"
+    shutil.copy(image_folder / "img_0.png", src)
+    before = src.read_bytes()
+    result = runner.invoke(cli, ["deblur", str(src), "-o", str(src), "--model",
+                                 str(tiny_run / "generator.keras"), "--overwrite"])
+    assert_clean_error(result, "overwrite the input")
+    assert src.read_bytes() == before
+
+
+def test_deblur_reports_a_non_image_and_processes_the_rest(runner, image_folder, tiny_run, tmp_path):
+    import shutil
+    folder = tmp_path / "in"
+    shutil.copytree(image_folder, folder)
+    (folder / "broken.png").write_bytes(b"not a png at all")
+    result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out"), "--model",
+                                 str(tiny_run / "generator.keras")])
+    assert_clean_error(result, "1 of 9 input(s) failed", "broken.png")
+    assert len(list((tmp_path / "out").glob("*.png"))) == 8
+
+
+def test_a_non_model_file_is_a_clear_error(runner, image_folder, tmp_path):
+    fake = tmp_path / "model.keras"
+    fake.write_bytes(b"garbage")
+    result = runner.invoke(cli, ["deblur", str(image_folder), "-o", str(tmp_path / "o"), "--model", str(fake)])
+    assert_clean_error(result, "cannot load")
+
+
+def test_models_lists_the_registry(runner):
+    result = runner.invoke(cli, ["models"])
+    assert result.exit_code == 0
+    assert "deblurgan_resnet_compact" in result.output and "patchgan" in result.output

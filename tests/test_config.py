@@ -1,0 +1,44 @@
+import json
+
+import pytest
+
+from deblur_tf.config import (ConfigError, ExperimentConfig, apply_overrides, config_from_dict,
+                              get_experiment, load_config_file, parse_overrides, save_config)
+
+
+def test_overrides_from_flags_are_typed():
+    cfg = apply_overrides(ExperimentConfig(), parse_overrides(
+        ["train.steps=50", "optim.g_learning_rate=2e-4", "loss.adversarial=none",
+         "data.center_crop=150", "model.generator_args={filters: 8}", "loss.l1_weight=2"]))
+    assert cfg.train.steps == 50 and cfg.optim.g_learning_rate == 2e-4
+    assert cfg.loss.adversarial == "none" and cfg.data.center_crop == 150
+    assert cfg.model.generator_args == {"filters": 8} and cfg.loss.l1_weight == 2.0
+
+
+@pytest.mark.parametrize("override,match", [
+    ("train.stpes=5", "unknown config key 'train.stpes'"),
+    ("train.steps=many", "train.steps' expects int"),
+    ("nonsense=1", "unknown config key 'nonsense'"),
+    ("train.steps", "not of the form"),
+])
+def test_bad_overrides_name_the_key(override, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_overrides(ExperimentConfig(), parse_overrides([override]))
+
+
+def test_yaml_and_json_files_round_trip(tmp_path):
+    cfg = apply_overrides(get_experiment("tiny_cpu"), {"train": {"steps": 7}})
+    save_config(cfg, tmp_path / "c.yaml")
+    assert config_from_dict(load_config_file(tmp_path / "c.yaml")) == cfg
+    (tmp_path / "c.json").write_text(json.dumps({"data": {"batch_size": 3}}))
+    assert config_from_dict(load_config_file(tmp_path / "c.json")).data.batch_size == 3
+    (tmp_path / "bad.yaml").write_text("data: [unclosed")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config_file(tmp_path / "bad.yaml")
+
+
+def test_experiments_are_registered_by_name():
+    assert get_experiment("lfw_compact_warmup").train.n_critic == 0
+    assert get_experiment("lfw_compact_wgan").train.n_critic == 5
+    with pytest.raises(ConfigError, match="registered"):
+        get_experiment("nope")

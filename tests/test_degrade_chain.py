@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deblur_tf.degrade import Degradation, DegradationConfigError, build_kernel_bank
+
+
+def flat(value=0.5, size=64):
+    return tf.fill([size, size, 3], value)
+
+
+def test_blur_uses_real_context_and_keeps_mass():
+    chain = Degradation([{"op": "blur", "bank_size": 8, "kernels": [{"type": "disk", "radius": [2, 3]}]}])
+    window = tf.random.stateless_uniform([40 + 2 * chain.margin] * 2 + [3], [0, 1])
+    blurred, sharp, index = chain(window, tf.constant([0, 0]))
+    assert blurred.shape == sharp.shape == (40, 40, 3)
+    assert 0 <= int(index) < 8
+    assert np.array_equal(sharp.numpy(), window.numpy()[chain.margin:-chain.margin, chain.margin:-chain.margin])
+    # A normalised kernel keeps the mean; blur lowers the variation.
+    assert float(tf.reduce_mean(blurred)) == pytest.approx(float(tf.reduce_mean(sharp)), abs=0.01)
+    assert float(tf.math.reduce_std(blurred)) < 0.6 * float(tf.math.reduce_std(sharp))
+
+
+def test_chain_is_deterministic_per_seed():
+    chain = Degradation([{"op": "blur", "bank_size": 32}, {"op": "gaussian_noise", "sigma": [0, 0.05]},
+                         {"op": "jpeg", "quality": [30, 90], "p": 0.5}])
+    window = tf.random.stateless_uniform([32 + 2 * chain.margin] * 2 + [3], [0, 1])
+    a = chain(window, tf.constant([3, 4]))[0].numpy()
+    b = chain(window, tf.constant([3, 4]))[0].numpy()
+    c = chain(window, tf.constant([3, 5]))[0].numpy()
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_gaussian_noise_has_its_sigma():
+    out, _, _ = Degradation([{"op": "gaussian_noise", "sigma": 0.05}])(flat(), tf.constant([0, 1]))
+    assert float(tf.math.reduce_std(out)) == pytest.approx(0.05, rel=0.05)
+
+
+def test_poisson_noise_variance_is_mean_over_peak():
+    out, _, _ = Degradation([{"op": "poisson_noise", "peak": 100}])(flat(0.5, 128), tf.constant([0, 1]))
+    assert float(tf.math.reduce_variance(out)) == pytest.approx(0.5 / 100, rel=0.1)
+
+
+def test_impulse_noise_sets_a_fraction_to_black_or_white():
+    out, _, _ = Degradation([{"op": "impulse_noise", "amount": 0.1}])(flat(0.5, 128), tf.constant([0, 1]))
+    hit = np.any(out.numpy() != 0.5, axis=-1)
+    assert hit.mean() == pytest.approx(0.1, abs=0.02)
+    assert set(np.unique(out.numpy()[hit])) <= {0.0, 1.0}
+
+
+def test_jpeg_changes_an_image_and_p_zero_leaves_it():
+    image = tf.random.stateless_uniform([32, 32, 3], [0, 2])
+    out, _, _ = Degradation([{"op": "jpeg", "quality": 10}])(image, tf.constant([0, 1]))
+    assert float(tf.reduce_mean(tf.abs(out - image))) > 0.02
+    same, _, _ = Degradation([{"op": "jpeg", "quality": 10, "p": 0.0}])(image, tf.constant([0, 1]))
+    assert np.array_equal(same.numpy(), image.numpy())
+
+
+def test_mixed_kernel_bank_follows_its_weights():
+    bank = build_kernel_bank([{"type": "motion", "weight": 3}, {"type": "gaussian", "weight": 1}],
+                             count=400, seed=0)
+    assert bank.kernels.shape[1] == bank.size and len(bank) == 400
+    assert np.mean(bank.kinds == "motion") == pytest.approx(0.75, abs=0.06)
+    assert np.allclose(bank.kernels.sum(axis=(1, 2)), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("steps,match", [
+    ([{"op": "sharpen"}], "unknown degradation op"),
+    ([{"op": "gaussian_noise", "sigmaa": 1}], "unknown key"),
+    ([{"op": "gaussian_noise"}, {"op": "blur"}], "first"),
+    ([{"op": "blur", "kernels": [{"type": "zigzag"}]}], "unknown kernel type"),
+    ([{"op": "gaussian_noise", "sigma": [0.2, 0.1]}], "above"),
+    (["blur"], "needs an 'op'"),
+])
+def test_bad_chain_configs_are_rejected(steps, match):
+    with pytest.raises(DegradationConfigError, match=match):
+        Degradation(steps)

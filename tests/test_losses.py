@@ -1,0 +1,71 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deblur_tf import losses as L
+
+
+def linear_critic(weight_norm, shape=(8, 8, 3), seed=0):
+    """f(x) = <w, x> with ‖w‖ = weight_norm: its gradient norm is weight_norm everywhere."""
+    inputs = keras.Input(shape)
+    dense = keras.layers.Dense(1, use_bias=False)
+    critic = keras.Model(inputs, dense(keras.layers.Flatten()(inputs)))
+    w = np.random.default_rng(seed).standard_normal((int(np.prod(shape)), 1)).astype(np.float32)
+    dense.set_weights([w / np.linalg.norm(w) * weight_norm])
+    return critic
+
+
+def batch(seed):
+    return tf.random.stateless_uniform([4, 8, 8, 3], [seed, 0])
+
+
+def test_gradient_penalty_is_zero_for_a_1_lipschitz_critic():
+    gp = L.gradient_penalty(linear_critic(1.0), batch(1), batch(2), tf.random.uniform([4]))
+    assert float(gp) == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("norm,expected", [(2.0, 1.0), (0.5, 0.25)])
+def test_gradient_penalty_is_positive_otherwise(norm, expected):
+    gp = L.gradient_penalty(linear_critic(norm), batch(1), batch(2), tf.random.uniform([4]))
+    assert float(gp) == pytest.approx(expected, rel=1e-4)
+
+
+def test_gradient_norm_is_over_the_whole_image_not_per_pixel():
+    # A unit-norm linear critic spread over 192 values has per-pixel gradient norms near 1/8:
+    # a per-pixel penalty would be ~0.77, the per-image one is 0.
+    gp = L.gradient_penalty(linear_critic(1.0), batch(3), batch(4), tf.fill([4], 0.3))
+    assert float(gp) < 1e-6
+
+
+def test_interpolation_uses_one_alpha_per_sample():
+    real, fake = tf.zeros([3, 2, 2, 3]), tf.ones([3, 2, 2, 3])
+    x = L.interpolate(real, fake, tf.constant([0.0, 0.5, 1.0])).numpy()
+    assert np.allclose(x[0], 0) and np.allclose(x[1], 0.5) and np.allclose(x[2], 1)
+
+
+def test_wgan_losses_are_the_score_gaps():
+    real, fake = tf.constant([1.0, 3.0]), tf.constant([0.0, 1.0])
+    assert float(L.wgan_critic_loss(real, fake)) == pytest.approx(-1.5)
+    assert float(L.wgan_generator_loss(fake)) == pytest.approx(-0.5)
+
+
+def test_perceptual_loss_is_zero_for_equal_images_and_grows_with_blur():
+    perceptual = L.PerceptualLoss(weights=None)  # random VGG: a test of the plumbing only
+    x = tf.random.stateless_uniform([2, 32, 32, 3], [0, 5])
+    assert float(perceptual(x, x)) == 0.0
+    blurred = tf.nn.avg_pool2d(x, 3, 1, "SAME")
+    assert float(perceptual(blurred, x)) > 0
+
+
+def test_missing_vgg_weights_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="VGG16 weights not found"):
+        L.PerceptualLoss(weights=str(tmp_path / "nope.weights.h5"))
+
+
+@pytest.mark.skipif(L.default_vgg_weights() is None, reason="needs ../shared/weights (absent here)")
+def test_shared_vgg_weights_load_and_are_not_random():
+    perceptual = L.PerceptualLoss(L.default_vgg_weights())
+    kernel = perceptual.features.get_layer("block1_conv1").get_weights()[0]
+    fresh = L.vgg16_features(None).get_layer("block1_conv1").get_weights()[0]
+    assert kernel.shape == fresh.shape and not np.allclose(kernel, fresh)

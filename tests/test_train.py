@@ -1,0 +1,64 @@
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deblur_tf.config import apply_overrides, get_experiment
+from deblur_tf.train import TrainingError, run
+
+
+def test_a_run_writes_checkpoints_logs_samples_and_the_generator(tiny_run):
+    assert (tiny_run / "generator.keras").is_file()
+    assert (tiny_run / "config.yaml").is_file()
+    assert tf.train.latest_checkpoint(str(tiny_run / "checkpoints")).endswith("ckpt-4")
+    assert list((tiny_run / "logs").glob("events.out.tfevents.*"))
+    assert sorted(p.name for p in (tiny_run / "samples").glob("*.png")) == ["step_0000002.png",
+                                                                            "step_0000004.png"]
+    rows = list(csv.DictReader(open(tiny_run / "history.csv")))
+    assert len(rows) == 2 and "val_psnr" in rows[0]
+
+
+def _cfg(image_folder, steps, n_critic=0, **loss):
+    return apply_overrides(get_experiment("tiny_cpu"), {
+        "data": {"train": str(image_folder), "image_size": 16, "batch_size": 2,
+                 "degradations": [{"op": "gaussian_noise", "sigma": 0.05}]},
+        "model": {"generator_args": {"filters": 4, "num_blocks": 1, "dropout": 0.0},
+                  "critic_args": {"filters": 4, "n_layers": 2}},
+        "loss": loss, "train": {"steps": steps, "n_critic": n_critic, "steps_per_epoch": 3, "checkpoint_every": 2, "verbose": 0}})
+
+
+def test_resume_continues_the_step_count_with_optimizer_state(image_folder, tmp_path):
+    first = run(_cfg(image_folder, 4, 2, adversarial="wgan-gp"), tmp_path)
+    assert (first.start_step, first.end_step) == (0, 4)
+    # "kill" = a new process would see only the folder; a second run restores from it.
+    second = run(_cfg(image_folder, 7, 2, adversarial="wgan-gp"), tmp_path)
+    assert (second.start_step, second.end_step) == (4, 7)
+    reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints"))
+    names = [n for n, _ in tf.train.list_variables(str(tmp_path / "checkpoints"))]
+    assert any("d_optimizer" in n for n in names) and any("g_optimizer" in n for n in names)
+    assert int(reader.get_tensor("g_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) == 7
+    assert int(reader.get_tensor("d_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")) == 14
+    assert any(n.startswith("g_optimizer/_variables") for n in names)  # Adam moments are saved
+
+
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(image_folder, tmp_path):
+    run(_cfg(image_folder, 2, adversarial="none"), tmp_path)
+    with pytest.raises(TrainingError, match="non-finite loss at step 3.*ckpt-2"):
+        run(_cfg(image_folder, 6, adversarial="none", l1_weight=float("nan")), tmp_path)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
+    reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints"))
+    assert all(np.isfinite(reader.get_tensor(n)).all()
+               for n, _ in tf.train.list_variables(str(tmp_path / "checkpoints"))
+               if n.startswith("generator") and reader.get_tensor(n).dtype.kind == "f")
+
+
+def test_warm_start_loads_a_generator(tiny_run, image_folder, tmp_path):
+    from deblur_tf.train import build_gan, load_generator_weights
+    cfg = apply_overrides(get_experiment("tiny_cpu"), {"data": {"train": str(image_folder)}})
+    gan = build_gan(cfg)
+    load_generator_weights(gan.generator, str(tiny_run))
+    import keras
+    ref = keras.saving.load_model(tiny_run / "generator.keras")
+    for a, b in zip(gan.generator.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
