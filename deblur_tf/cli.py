@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported anywhere
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
 import json  # noqa: E402
 import sys  # noqa: E402
@@ -189,6 +189,10 @@ def train(experiment, config_path, overrides, run_dir):
     result = run(cfg, run_dir)
     click.echo(f"steps {result.start_step} -> {result.end_step}; run folder {result.run_dir}"
                + (f"; generator {result.generator_path}" if result.generator_path else ""))
+    if result.stopped_by_signal:
+        click.echo(f"stopped by a signal at step {result.end_step} (checkpoint saved); run the same "
+                   "command again to resume", err=True)
+        sys.exit(128 + result.stopped_by_signal)
 
 
 @cli.command()
@@ -308,7 +312,31 @@ def models():
         click.echo(f"{name:28s} {kind:32s} {params / 1e6:6.2f} M params")
 
 
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up chatter (oneDNN / CUDA-stub notices) hidden.
+
+    Those lines are written to file descriptor 2 by native code before TF_CPP_MIN_LOG_LEVEL takes
+    effect, so Python-level filtering cannot stop them; a CLI whose errors are one line must.
+    Import errors are still shown: the descriptor is restored before re-raising.
+    """
+    if os.environ.get("DEBLUR_TF_DEBUG") or "tensorflow" in sys.modules:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow as tf
+                tf.config.list_physical_devices()  # triggers the CUDA probe while muted
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
 def main() -> None:
+    if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
+        _import_tensorflow_quietly()
     cli(prog_name="deblur-tf")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import signal
+import threading
 import warnings
 from pathlib import Path
 
@@ -135,6 +137,7 @@ class RunCallback(keras.callbacks.Callback):
         self.scalars_every = scalars_every
         self.nan_stopped = False
         self.bad_logs: dict = {}
+        self.stop_signal: int | None = None  # set by a SIGTERM/SIGINT handler
 
     @property
     def step(self) -> int:
@@ -155,8 +158,8 @@ class RunCallback(keras.callbacks.Callback):
                                   float(self.model.g_optimizer.learning_rate.numpy()))
         if step % self.checkpoint_every == 0:
             self.manager.save(checkpoint_number=step)
-        if step >= self.total_steps:
-            self.model.stop_training = True
+        if step >= self.total_steps or self.stop_signal is not None:
+            self.model.stop_training = True  # on_train_end saves the checkpoint of this step
 
     def on_epoch_end(self, epoch, logs=None):
         val = {k: v for k, v in (logs or {}).items() if k.startswith("val_")}
@@ -233,7 +236,7 @@ class RunResult:
     end_step: int
     history: dict
     generator_path: Path | None
-    nan_stopped: bool
+    stopped_by_signal: int | None = None
 
 
 def _check_resume_config(run_dir: Path, cfg: ExperimentConfig) -> None:
@@ -276,12 +279,27 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     callbacks = [run_cb, SampleGrid((first[0].numpy(), first[1].numpy()), run_dir / "samples", writer),
                  keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
     history = {}
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def request_stop(signum, frame):
+        # A kill (or Ctrl-C) finishes the current step, saves a checkpoint and returns; running
+        # the same command again resumes from it. A second signal aborts at once.
+        run_cb.stop_signal = signum
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in previous:
+            signal.signal(sig, request_stop)
     if start < t.steps:
         warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit's default; data is a tf.data
         hist = gan.fit(train_ds, epochs=math.ceil(t.steps / t.steps_per_epoch),
                        initial_epoch=start // t.steps_per_epoch, steps_per_epoch=t.steps_per_epoch,
                        validation_data=val_ds, callbacks=callbacks, verbose=t.verbose)
         history = hist.history
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     end = int(gan.g_optimizer.iterations.numpy())
     generator_path = None
     if run_cb.nan_stopped:
@@ -292,4 +310,4 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         generator_path = run_dir / "generator.keras"
         with atomic_path(generator_path) as tmp:
             gan.generator.save(tmp)
-    return RunResult(run_dir, start, end, history, generator_path, False)
+    return RunResult(run_dir, start, end, history, generator_path, run_cb.stop_signal)

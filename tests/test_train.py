@@ -62,3 +62,31 @@ def test_warm_start_loads_a_generator(tiny_run, image_folder, tmp_path):
     ref = keras.saving.load_model(tiny_run / "generator.keras")
     for a, b in zip(gan.generator.get_weights(), ref.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(image_folder, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    run_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "deblur_tf.cli", "train", "--experiment", "tiny_cpu",
+           "--run-dir", str(run_dir), "--set", f"data.train={image_folder}",
+           "--set", "data.image_size=16", "--set", "train.steps=100000", "--set", "train.steps_per_epoch=2",
+           "--set", "train.checkpoint_every=1000", "--set", "train.verbose=0",
+           "--set", "model.generator_args={filters: 4, num_blocks: 1}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not list((run_dir / "samples").glob("*.png")) and time.time() < deadline:
+        time.sleep(0.5)  # wait for the first epoch: training is under way
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert "run the same command again to resume" in err
+    step = int(tf.train.latest_checkpoint(str(run_dir / "checkpoints")).rsplit("-", 1)[1])
+    assert 2 <= step < 100000
+    resumed = subprocess.run([*cmd[:cmd.index("train.steps=100000")], f"train.steps={step + 2}",
+                              *cmd[cmd.index("train.steps=100000") + 1:]],
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"steps {step} -> {step + 2}" in resumed.stdout
