@@ -82,6 +82,10 @@ class TrainConfig:
     keep_checkpoints: int = 3
     tensorboard_every: int = 10      # steps
     init_generator: str | None = None  # warm start: .keras file or run folder
+    # bfloat16 compute (float32 weights, skip path and losses): ~2.3x faster on CPUs with AMX /
+    # AVX512-BF16. Checkpoints are float32 either way, so a run may switch on resume; the exported
+    # generator.keras is always float32.
+    mixed_precision: bool = False
     verbose: int = 1
 
 

@@ -117,6 +117,17 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
     generator.set_weights(loaded.get_weights())
 
 
+def float32_generator(generator: keras.Model) -> keras.Model:
+    """The same generator computing in float32 (a mixed-precision one is rebuilt and its float32
+    weights copied): exported models must not depend on the training precision."""
+    if generator.compute_dtype == "float32":
+        return generator
+    config = {k: v for k, v in generator.get_config().items() if k != "dtype"}
+    clone = type(generator).from_config({**config, "dtype": "float32"})
+    clone.set_weights(generator.get_weights())
+    return clone
+
+
 def _finite(logs: dict | None) -> bool:
     return all(np.isfinite(float(v)) for v in (logs or {}).values())
 
@@ -254,7 +265,12 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     run_dir = Path(run_dir)
     _check_resume_config(run_dir, cfg)
     train_ds, val_ds = build_datasets(cfg)
-    gan = build_gan(cfg)
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if cfg.train.mixed_precision else "float32")
+    try:
+        gan = build_gan(cfg)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
     (run_dir / "samples").mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
 
@@ -309,5 +325,5 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     if end >= t.steps:
         generator_path = run_dir / "generator.keras"
         with atomic_path(generator_path) as tmp:
-            gan.generator.save(tmp)
+            float32_generator(gan.generator).save(tmp)
     return RunResult(run_dir, start, end, history, generator_path, run_cb.stop_signal)

@@ -90,3 +90,15 @@ def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(image_folder, t
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"steps {step} -> {step + 2}" in resumed.stdout
+
+
+def test_mixed_precision_run_exports_a_float32_generator(image_folder, tmp_path):
+    import keras
+    cfg = apply_overrides(_cfg(image_folder, 2), {"train": {"mixed_precision": True}})
+    result = run(cfg, tmp_path)
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after the run
+    generator = keras.saving.load_model(result.generator_path)
+    assert generator.compute_dtype == "float32"
+    assert all(layer.compute_dtype == "float32" for layer in generator.layers)
+    x = np.random.default_rng(0).random((1, 16, 16, 3), dtype=np.float32)
+    assert generator(x).dtype == "float32"

@@ -52,7 +52,9 @@ class DeblurGANResNet(ArchModel):
             raise ValueError(f"upsample must be 'transpose' or 'resize', got {upsample!r}")
         multiple = 2 ** num_downsampling
         inputs = keras.Input(shape=image_shape, name="blurred")
-        padded = PadToMultiple(multiple, name="pad_to_multiple")(inputs)
+        # The skip path stays float32 under mixed precision: bf16 would quantise the output to
+        # about one grey level before the residual is even added.
+        padded = PadToMultiple(multiple, name="pad_to_multiple", dtype="float32")(inputs)
         x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(padded)
         x = ReflectPad(3, name="head_pad")(x)
         x = keras.layers.Conv2D(filters, 7, use_bias=False, name="head_conv")(x)
@@ -75,8 +77,8 @@ class DeblurGANResNet(ArchModel):
         x = ReflectPad(3, name="tail_pad")(x)
         x = keras.layers.Conv2D(3, 7, name="tail_conv")(x)
         residual = keras.layers.Activation("tanh", name="residual", dtype="float32")(x)
-        restored = GlobalSkip(name="global_skip")(padded, residual)
-        outputs = CropToMatch(name="restored")(restored, inputs)
+        restored = GlobalSkip(name="global_skip", dtype="float32")(padded, residual)
+        outputs = CropToMatch(name="restored", dtype="float32")(restored, inputs)
         super().__init__(inputs, outputs, dict(
             filters=filters, num_blocks=num_blocks, num_downsampling=num_downsampling,
             dropout=dropout, upsample=upsample, image_shape=tuple(image_shape)), **kwargs)
