@@ -1,0 +1,149 @@
+"""Export a trained generator for TF Serving (SavedModel) and phones (TFLite).
+
+Both take uint8 RGB of any H x W and return uint8 of the same shape; the generator's in-graph
+padding to its size multiple (mirror padding) and the crop back travel with it. The graph is traced
+with ``training=False``: dropout off, instance norm over each image itself.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deblur_tf import __version__
+from deblur_tf.io import atomic_path
+
+SIGNATURE_UINT8 = "serving_default"
+SIGNATURE_BYTES = "deblur_image_bytes"
+METADATA_FILE = "deblur_tf_export.json"
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+
+
+def _restore_uint8(generator: keras.Model, images: tf.Tensor) -> tf.Tensor:
+    x = tf.cast(images, tf.float32) / 255.0
+    y = generator(x, training=False)
+    return tf.cast(tf.clip_by_value(tf.round(y * 255.0), 0.0, 255.0), tf.uint8)
+
+
+def export_metadata(generator: keras.Model, training_config: dict | None = None) -> dict:
+    return {
+        "format_version": 1,
+        "deblur_tf_version": __version__,
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model": getattr(generator, "registered_name", type(generator).__name__),
+        "architecture": generator.get_config(),
+        "parameters": int(generator.count_params()),
+        "size_multiple": int(getattr(generator, "size_multiple", 1)),
+        "training_config": training_config,
+        "signatures": {
+            SIGNATURE_UINT8: {"inputs": {"images": "uint8 [N, H, W, 3] RGB, any H and W"},
+                              "outputs": {"restored": "uint8 [N, H, W, 3] RGB"}},
+            SIGNATURE_BYTES: {"inputs": {"image_bytes": "string [N]: encoded JPEG/PNG/BMP/GIF "
+                                                        "(REST: {\"b64\": ...})"},
+                              "outputs": {"png_bytes": "string [N]: PNG of the restored image"}},
+        },
+    }
+
+
+def export_savedmodel(generator: keras.Model, path: str | os.PathLike,
+                      training_config: dict | None = None) -> Path:
+    """Write a SavedModel with the uint8 and the encoded-bytes signatures, plus metadata JSON.
+
+    Written to a temporary folder beside ``path`` and renamed into place, so a failed export never
+    leaves a half-written model where a server would load it.
+    """
+    path = Path(path)
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+
+    def restore(images):
+        return {"restored": _restore_uint8(generator, images)}
+
+    def restore_bytes(image_bytes):
+        def one(data):
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+            image.set_shape([None, None, 3])
+            return tf.io.encode_png(_restore_uint8(generator, image[None])[0])
+        return {"png_bytes": tf.map_fn(one, image_bytes, fn_output_signature=tf.string)}
+
+    archive.add_endpoint(SIGNATURE_UINT8, restore,
+                         input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+    archive.add_endpoint(SIGNATURE_BYTES, restore_bytes,
+                         input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        (tmp / METADATA_FILE).write_text(json.dumps(export_metadata(generator, training_config), indent=2))
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return path
+
+
+def representative_faces(images: Iterable[np.ndarray], size: int = 128) -> Callable:
+    """A TFLite representative dataset from uint8 face crops (resized to ``size``)."""
+    import cv2
+    crops = [cv2.resize(np.asarray(img), (size, size), interpolation=cv2.INTER_AREA) for img in images]
+    if not crops:
+        raise ValueError("int8 quantisation needs representative images")
+
+    def gen():
+        for crop in crops:
+            yield [crop[None].astype(np.uint8)]
+    return gen
+
+
+def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str = "none",
+                  representative: Callable | None = None) -> Path:
+    """Convert to TFLite with a dynamic [1, H, W, 3] uint8 input and uint8 output.
+
+    ``quantize``: ``none`` (fp32), ``fp16`` (float16 weights), ``dynamic`` (int8 weights, float
+    activations) or ``int8`` (full integer, calibrated on ``representative`` faces; the uint8 I/O
+    stays as it is, the graph inside is int8).
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+
+    # Convert through a SavedModel: from_concrete_functions leaves Keras 3 variables as resource
+    # reads that LiteRT then computes garbage from (measured), while a SavedModel is frozen cleanly.
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    archive.add_endpoint("restore", lambda images: {"restored": _restore_uint8(generator, images)},
+                         input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="images")])
+    with tempfile.TemporaryDirectory(prefix="deblur_tf_tflite_") as saved:
+        archive.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["restore"])
+        flatbuffer = _convert(converter, quantize, representative)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(flatbuffer)
+    return path
+
+
+def _convert(converter, quantize: str, representative: Callable | None) -> bytes:
+    if quantize == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8":
+        if representative is None:
+            raise ValueError("int8 quantisation needs a representative dataset of faces")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                               tf.lite.OpsSet.TFLITE_BUILTINS]
+    return converter.convert()
