@@ -131,7 +131,7 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
 
     from deblur_tf.config import ConfigError, load_config_file
     from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation
-    from deblur_tf.io import check_output, read_rgb, write_rgb
+    from deblur_tf.io import check_output, read_rgb, write_image
 
     steps = DEFAULT_DEGRADATIONS
     if config_path:
@@ -155,11 +155,11 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
         m = chain.margin
         window = np.pad(image, ((m, m), (m, m), (0, 0)), mode="symmetric") if m else image
         degraded, _, index = chain(tf.constant(window), tf.constant([seed, i]))
-        write_rgb(target, np.round(degraded.numpy() * 255).astype(np.uint8))
+        write_image(target, np.round(degraded.numpy() * 255).astype(np.uint8))
         if kernels and int(index) >= 0:
             k = chain.bank.kernels[int(index)]
             picture = np.kron(k / k.max(), np.ones((8, 8)))
-            write_rgb(out_root / "kernels" / rel.with_suffix(".png"),
+            write_image(out_root / "kernels" / rel.with_suffix(".png"),
                       np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2))
     click.echo(f"wrote {len(items) - failures} degraded image(s) to {out_root}"
                + (f"; {failures} failed" if failures else ""))
@@ -262,43 +262,131 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
 
 # --- deblur --------------------------------------------------------------------------------------
 
+INT8_NOTE = ("int8 TFLite models lose quality to instance normalisation (see the parity report in "
+             "exported/README.md); prefer fp16 where the phone allows it.")
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, type=click.Path(),
-              help="Output file (one input) or folder.")
+@click.option("-o", "--output", required=True,
+              help="Output file (one input), folder (several or a folder), or - for stdout (PNG).")
 @click.option("--model", "model_path", type=click.Path(), default=None,
-              help="Generator .keras file (default: the shipped model in exported/).")
+              help="A .keras generator, SavedModel folder or .tflite file (default: the shipped "
+                   "model in exported/). " + INT8_NOTE)
+@click.option("--tile", default=512, show_default=True, help="Tile size for large photos (px).")
+@click.option("--overlap", default=32, show_default=True, help="Overlap between tiles (px), feathered.")
 @click.option("--compare", is_flag=True, help="Write input | output side by side.")
+@click.option("--max-pixels", default=50_000_000, show_default=True,
+              help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
-def deblur(inputs, output, model_path, compare, overwrite):
-    """Deblur image files or folders."""
+def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overwrite):
+    """Deblur image files, folders (recursive), or - (stdin)."""
     import numpy as np
 
     from deblur_tf.inference import Deblurrer, ModelLoadError
-    from deblur_tf.io import check_output, read_rgb, write_rgb
+    from deblur_tf.io import ImageReadError, OutputError, check_output, encode_image, load_image, write_image
 
+    if overlap < 0 or 2 * overlap >= tile:
+        raise click.BadParameter(f"--overlap must be in [0, tile/2), got {overlap} with --tile {tile}")
+    stdin = inputs == ("-",)
+    if "-" in inputs and not stdin:
+        raise click.BadParameter("'-' (stdin) cannot be mixed with other inputs")
+    items = [(None, Path("stdin.png"))] if stdin else _collect_images(inputs)
     path = model_path or default_model_path()
     if path is None:
-        raise ModelLoadError("no model: pass --model FILE.keras (no shipped model in exported/ yet)")
-    items = _collect_images(inputs)
-    deblurrer = Deblurrer.load(path)
-    single = len(items) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
+    deblurrer = Deblurrer.load(path, tile=tile, overlap=overlap)
+    to_stdout = output == "-"
+    if to_stdout and len(items) != 1:
+        raise click.BadParameter("-o - (stdout) takes exactly one input")
+    single = len(items) == 1 and (stdin or not Path(inputs[0]).is_dir())
     out_root = Path(output)
-    all_inputs = [p for p, _ in items]
+    all_inputs = [p for p, _ in items if p is not None]
     failures = []
-    for src, rel in items:
-        target = check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
+    progress = len(items) > 1 and not to_stdout
+    from tqdm import tqdm
+    for src, rel in tqdm(items, desc="deblur", unit="image", disable=not progress, file=sys.stderr):
+        label = "<stdin>" if src is None else str(src)
         try:
-            image = read_rgb(src)
-        except ValueError as e:
-            failures.append(str(e))
-            click.echo(f"skipped: {e}", err=True)
-            continue
-        restored = deblurrer(image)
-        write_rgb(target, np.concatenate([image, restored], axis=1) if compare else restored)
-    click.echo(f"deblurred {len(items) - len(failures)} image(s) -> {out_root}")
+            target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
+            image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
+            restored = deblurrer(image)
+            result = np.concatenate([image, restored], axis=1) if compare else restored
+            if to_stdout:
+                sys.stdout.buffer.write(encode_image(result, ".png"))
+                sys.stdout.buffer.flush()
+            else:
+                write_image(target, result)
+        except (ImageReadError, OutputError) as e:
+            if single:
+                raise
+            failures.append(f"{label}: {e}")
+            tqdm.write(f"failed: {e}", file=sys.stderr)
+    if not to_stdout:
+        click.echo(f"deblurred {len(items) - len(failures)} of {len(items)} image(s) -> {out_root}", err=True)
     if failures:
+        for line in failures:
+            click.echo(f"  {line}", err=True)
         raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+@cli.command("export")
+@click.argument("model_path", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="SavedModel folder, or .tflite file.")
+@click.option("--format", "fmt", type=click.Choice(["savedmodel", "tflite"]), required=True)
+@click.option("--quantize", type=click.Choice(["none", "fp16", "dynamic", "int8"]), default="none",
+              show_default=True, help="TFLite only. " + INT8_NOTE)
+@click.option("--calibration-images", default=None,
+              help="Folder or file list of training faces for int8 calibration "
+                   "(default: 200 LFW train faces from ../shared).")
+@click.option("--root", default=None, help="Base folder for a calibration file list.")
+@click.option("--overwrite", is_flag=True)
+def export(model_path, output, fmt, quantize, calibration_images, root, overwrite):
+    """Export a .keras generator for TF Serving (SavedModel) or phones (TFLite)."""
+    from deblur_tf.export import export_savedmodel, export_tflite
+    from deblur_tf.inference import load_generator
+    from deblur_tf.io import check_output
+
+    out = check_output(output, [model_path], overwrite)
+    generator = load_generator(model_path)
+    if fmt == "savedmodel":
+        if quantize != "none":
+            raise click.BadParameter("--quantize applies to --format tflite only")
+        training_config = _run_config_beside(model_path)
+        export_savedmodel(generator, out, training_config)
+    else:
+        representative = _calibration_faces(calibration_images, root) if quantize == "int8" else None
+        export_tflite(generator, out, quantize, representative)
+    click.echo(f"wrote {out}")
+
+
+def _run_config_beside(model_path) -> dict | None:
+    """The training config of the run a generator came from (its run folder's config.yaml)."""
+    from deblur_tf.config import load_config_file
+    config = Path(model_path).parent / "config.yaml"
+    return load_config_file(config) if config.is_file() else None
+
+
+def _calibration_faces(source, root, count: int = 200):
+    from deblur_tf.data import DataError, list_images
+    from deblur_tf.export import representative_faces
+    from deblur_tf.io import read_rgb
+    from deblur_tf.paths import shared_file
+    if source is None:
+        split = shared_file("data", "lfw", "splits", "train.txt")
+        if split is None:
+            raise DataError("int8 needs --calibration-images (no ../shared/data/lfw here)")
+        source, root = str(split), str(shared_file("data", "lfw", "images"))
+    files = list_images(source, root)
+    step = max(len(files) // count, 1)
+    crops = []
+    for f in files[::step][:count]:
+        image = read_rgb(f)
+        h, w = image.shape[:2]
+        c = min(h, w, 150)  # LFW: the central 150 px are the face
+        crops.append(image[(h - c) // 2:(h + c) // 2, (w - c) // 2:(w + c) // 2])
+    return representative_faces(crops)
 
 
 @cli.command()

@@ -43,7 +43,7 @@ def blurred_astronaut(size: int = 128, kernel_size: int = 19, noise: float = 0.0
 def _sample_photo_folder() -> str:
     """scikit-image's sample photos other than the astronaut, as a training folder."""
     import skimage.data
-    from deblur_tf.io import write_rgb
+    from deblur_tf.io import write_image
     folder = Path(tempfile.mkdtemp(prefix="deblur_tf_demo_"))
     for name in ("chelsea", "coffee", "rocket", "cat", "immunohistochemistry", "retina"):
         if hasattr(skimage.data, name):
@@ -52,7 +52,7 @@ def _sample_photo_folder() -> str:
             except Exception:  # noqa: BLE001 - some samples need a download; skip those
                 continue
             if image.ndim == 3 and image.shape[2] == 3:
-                write_rgb(folder / f"{name}.png", image)
+                write_image(folder / f"{name}.png", image)
     return str(folder)
 
 

@@ -1,57 +1,227 @@
-"""Run a trained generator on images: uint8 RGB in, uint8 RGB out, any H x W.
+"""Run a restoration model on photos: any size, grey / RGB / RGBA, 8 or 16 bit.
 
-The generators pad to their size multiple inside the graph and crop back, so any size works;
-the call goes through one ``tf.function`` (eager calls in a loop are ~8x slower on CPU).
+``Deblurrer.load(path)`` picks the backend from the path — a ``.keras`` generator, a SavedModel
+folder (its ``serving_default`` uint8 signature) or a ``.tflite`` file (LiteRT interpreter) — and
+``deblurrer(image)`` returns an image of the same shape and dtype. Photos larger than ``tile`` are
+restored in overlapping tiles blended with feathered weights, so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Sequence
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf.io import to_uint8
 
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 32
+
 
 class ModelLoadError(ValueError):
-    """A model file is missing or not a deblur-tf generator."""
+    """A model file is missing or not a deblur-tf generator / export."""
 
 
-def load_generator(path: str | os.PathLike) -> keras.Model:
-    path = Path(path)
-    if not path.exists():
-        raise ModelLoadError(f"no such model: {path}")
-    if path.suffix != ".keras":
-        raise ModelLoadError(f"expected a .keras generator file, got {path}")
-    try:
-        return keras.saving.load_model(str(path), compile=False)
-    except Exception as e:  # corrupt zip, foreign model, ...
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelLoadError(f"cannot load {path}: {first}") from None
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
-class Deblurrer:
-    """``Deblurrer.load("model.keras")(image_uint8_hxwx3) -> uint8 image of the same size``."""
+# --- backends: float32 [1, h, w, 3] in [0, 1] -> same --------------------------------------------
 
-    def __init__(self, generator: keras.Model):
+class KerasBackend:
+    name = "keras"
+
+    def __init__(self, generator):
         self.generator = generator
+        # One tf.function: eager calls in a loop are ~8x slower on CPU.
         self._restore = tf.function(lambda x: generator(x, training=False), reduce_retracing=True,
                                     input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Deblurrer":
-        return cls(load_generator(path))
+    def load(cls, path: Path) -> "KerasBackend":
+        import keras
+        try:
+            return cls(keras.saving.load_model(str(path), compile=False))
+        except Exception as e:  # noqa: BLE001 - corrupt zip, foreign model, ...
+            raise ModelLoadError(f"cannot load {path}: {_first_line(e)}") from None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self._restore(tf.convert_to_tensor(x, tf.float32)).numpy()
+
+
+class SavedModelBackend:
+    """The exported SavedModel's uint8 ``serving_default`` signature (what TF Serving runs)."""
+
+    name = "savedmodel"
+
+    def __init__(self, path: Path):
+        try:
+            loaded = tf.saved_model.load(str(path))
+            self._fn = loaded.signatures["serving_default"]
+        except Exception as e:  # noqa: BLE001
+            raise ModelLoadError(f"cannot load SavedModel {path}: {_first_line(e)}") from None
+        self._loaded = loaded  # keep the variables alive
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = self._fn(images=tf.constant(to_uint8(x)))["restored"]
+        return out.numpy().astype(np.float32) / 255.0
+
+
+class TFLiteBackend:
+    """A ``.tflite`` model run by the LiteRT interpreter, resized to each input's H x W."""
+
+    name = "tflite"
+
+    def __init__(self, path: Path, num_threads: int = 2):
+        from ai_edge_litert.interpreter import Interpreter
+        try:
+            self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        except Exception as e:  # noqa: BLE001
+            raise ModelLoadError(f"cannot load TFLite model {path}: {_first_line(e)}") from None
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self._shape = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        it = self._interpreter
+        if self._shape != x.shape:
+            it.resize_tensor_input(self._input["index"], list(x.shape), strict=False)
+            it.allocate_tensors()
+            self._shape = x.shape
+        it.set_tensor(self._input["index"], to_uint8(x))
+        it.invoke()
+        return it.get_tensor(self._output["index"]).astype(np.float32) / 255.0
+
+
+def load_backend(path: str | os.PathLike, num_threads: int = 2):
+    path = Path(path)
+    if not path.exists():
+        raise ModelLoadError(f"no such model: {path}")
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ModelLoadError(f"{path} is a folder but not a SavedModel (no saved_model.pb)")
+        return SavedModelBackend(path)
+    if path.suffix == ".keras":
+        return KerasBackend.load(path)
+    if path.suffix == ".tflite":
+        return TFLiteBackend(path, num_threads)
+    raise ModelLoadError(f"unknown model type {path.name}: expected .keras, .tflite or a SavedModel folder")
+
+
+def load_generator(path: str | os.PathLike):
+    """A ``.keras`` generator as a Keras model (for export and fine-tuning)."""
+    path = Path(path)
+    if not path.is_file() or path.suffix != ".keras":
+        raise ModelLoadError(f"expected an existing .keras generator file, got {path}")
+    return KerasBackend.load(path).generator
+
+
+# --- tiling --------------------------------------------------------------------------------------
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Start offsets of tiles of ``tile`` px covering ``length`` with at least ``overlap`` px shared."""
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    starts = list(range(0, length - tile, step)) + [length - tile]
+    return sorted(set(starts))
+
+
+def _ramp(size: int, feather_start: bool, feather_end: bool, overlap: int) -> np.ndarray:
+    """1-D blend weights: 0 on the outer quarter of an overlap (where the tile's own border padding
+    still shows), a linear ramp across its middle, 1 inside. Opposite ramps sum to 1."""
+    w = np.ones(size, np.float32)
+    margin = overlap // 4
+    span = max(overlap - 2 * margin, 1)
+    d = np.arange(size, dtype=np.float32) + 0.5
+    if feather_start:
+        w = np.minimum(w, np.clip((d - margin) / span, 0, 1))
+    if feather_end:
+        w = np.minimum(w, np.clip((size - d - margin) / span, 0, 1))
+    return w
+
+
+def restore_tiled(run, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    """Restore a float [H, W, 3] image tile by tile with feathered blending."""
+    h, w = image.shape[:2]
+    if overlap < 0 or overlap * 2 >= tile:
+        raise ValueError(f"overlap must be in [0, tile/2), got overlap={overlap}, tile={tile}")
+    ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
+    if len(ys) == 1 and len(xs) == 1:
+        return run(image[None])[0]
+    out = np.zeros((h, w, 3), np.float32)
+    weight = np.zeros((h, w, 1), np.float32)
+    for y in ys:
+        for x in xs:
+            th, tw = min(tile, h - y), min(tile, w - x)
+            restored = run(image[None, y:y + th, x:x + tw])[0]
+            wy = _ramp(th, y > 0, y + th < h, overlap)
+            wx = _ramp(tw, x > 0, x + tw < w, overlap)
+            wt = (wy[:, None] * wx[None, :])[..., None]
+            out[y:y + th, x:x + tw] += restored * wt
+            weight[y:y + th, x:x + tw] += wt
+    return out / np.maximum(weight, 1e-8)
+
+
+# --- the public API ------------------------------------------------------------------------------
+
+class Deblurrer:
+    """``Deblurrer.load(path)(image) -> restored image`` of the same shape and dtype.
+
+    Accepts uint8 or uint16 images, [H, W] grey, [H, W, 3] RGB or [H, W, 4] RGBA (alpha is passed
+    through untouched). 16-bit images are restored in float with the Keras backend; the uint8
+    backends (SavedModel, TFLite) see them quantised to 8 bits.
+    """
+
+    def __init__(self, backend, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP):
+        if not callable(backend):
+            raise TypeError("backend must be callable")
+        if hasattr(backend, "count_params"):  # a Keras generator given directly
+            backend = KerasBackend(backend)
+        self.backend = backend
+        self.tile, self.overlap = int(tile), int(overlap)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
+             num_threads: int = 2) -> "Deblurrer":
+        return cls(load_backend(path, num_threads), tile=tile, overlap=overlap)
+
+    @property
+    def generator(self):
+        return getattr(self.backend, "generator", None)
 
     def restore_float(self, images: np.ndarray) -> np.ndarray:
-        """[N, H, W, 3] float32 in [0, 1] -> same."""
-        return self._restore(tf.convert_to_tensor(images, tf.float32)).numpy()
+        """[N, H, W, 3] float32 in [0, 1] -> same, one image at a time (tiled when large)."""
+        return np.stack([restore_tiled(self.backend, np.asarray(im, np.float32), self.tile, self.overlap)
+                         for im in images])
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image):
+        if isinstance(image, (list, tuple)):
+            return [self(im) for im in image]
         image = np.asarray(image)
-        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 [H, W, 3] RGB image, got {image.dtype} {image.shape}")
-        return to_uint8(self.restore_float(image[None].astype(np.float32) / 255.0)[0])
+        if image.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"expected a uint8 or uint16 image, got {image.dtype}")
+        scale = 255.0 if image.dtype == np.uint8 else 65535.0
+        grey = image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1)
+        if grey:
+            rgb = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+            alpha = None
+        elif image.ndim == 3 and image.shape[2] in (3, 4):
+            rgb, alpha = image[..., :3], (image[..., 3:] if image.shape[2] == 4 else None)
+        else:
+            raise ValueError(f"expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got {image.shape}")
+        restored = restore_tiled(self.backend, rgb.astype(np.float32) / scale, self.tile, self.overlap)
+        if grey:
+            restored = restored.mean(axis=2, keepdims=image.ndim == 3)
+        out = np.clip(np.round(restored * scale), 0, scale).astype(image.dtype)
+        if alpha is not None:
+            out = np.concatenate([out, alpha], axis=2)
+        return out
+
+    def restore_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [self(im) for im in images]

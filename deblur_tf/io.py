@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -19,18 +20,97 @@ class OutputError(ValueError):
     """An output cannot be written (exists, equals an input, or the folder is not writable)."""
 
 
-def read_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as uint8 RGB [H, W, 3] (grey and alpha dropped to RGB)."""
-    path = Path(path)
-    if not path.exists():
-        raise ImageReadError(f"no such file: {path}")
-    if path.is_dir():
-        raise ImageReadError(f"is a folder, not an image: {path}")
-    data = np.fromfile(str(path), np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # BGR, EXIF-rotated
-    if image is None:
-        raise ImageReadError(f"not a readable image: {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+DEFAULT_MAX_PIXELS = 50_000_000  # decompression-bomb guard: a 50 MP photo is already very large
+
+
+def _is_16bit_png(data: bytes) -> bool:
+    # PNG signature, then the IHDR chunk: bit depth is byte 24.
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24 and data[24] == 16
+
+
+def load_image(source: str | os.PathLike | bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               name: str | None = None) -> np.ndarray:
+    """Decode an image file (or its bytes) to uint8 / uint16 [H, W], [H, W, 3] or [H, W, 4] RGB(A).
+
+    EXIF orientation is applied; palette, CMYK and other modes become RGB (RGBA when there is
+    transparency); 16-bit PNGs stay 16-bit. The pixel count is checked from the header before
+    decoding (``max_pixels``); truncated and corrupt files are errors, not half images.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    if isinstance(source, (bytes, bytearray)):
+        data, label = bytes(source), name or "<stdin>"
+    else:
+        path = Path(source)
+        label = name or str(path)
+        if not path.exists():
+            raise ImageReadError(f"no such file: {path}")
+        if path.is_dir():
+            raise ImageReadError(f"is a folder, not an image: {path}")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ImageReadError(f"cannot read {path}: {e.strerror}") from None
+    if not data:
+        raise ImageReadError(f"empty file: {label}")
+    Image.MAX_IMAGE_PIXELS = None  # checked below, with a clearer message than Pillow's
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise ImageReadError(f"not a readable image: {label}") from None
+    w, h = image.size
+    if max_pixels and w * h > max_pixels:
+        raise ImageReadError(f"{label} is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of "
+                             f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)")
+    if image.mode.startswith("I;16") or _is_16bit_png(data):
+        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if array is None:
+            raise ImageReadError(f"corrupt 16-bit image: {label}")
+        if array.ndim == 3:
+            array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        return array
+    try:
+        image = ImageOps.exif_transpose(image)  # decodes: a truncated file fails here
+        image.load()
+    except (OSError, SyntaxError, ValueError) as e:
+        raise ImageReadError(f"truncated or corrupt image: {label} ({str(e).splitlines()[0]})") from None
+    if image.mode in ("I", "F"):
+        raise ImageReadError(f"unsupported 32-bit image mode {image.mode}: {label}")
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    if image.mode != "L" or has_alpha:
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(image)
+
+
+def read_rgb(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file as uint8 RGB [H, W, 3] (grey replicated, alpha dropped, 16 bit scaled)."""
+    return as_rgb8(load_image(path, max_pixels))
+
+
+def as_rgb8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint16:
+        image = (image // 257).astype(np.uint8)
+    if image.ndim == 2:
+        image = image[..., None]
+    if image.shape[2] == 1:
+        image = np.repeat(image, 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
+    """Encode RGB(A) / grey, 8 or 16 bit; formats without alpha or 16 bit get RGB 8 bit."""
+    suffix = suffix.lower()
+    if suffix not in (".png", ".tif", ".tiff"):
+        image = as_rgb8(image) if (image.dtype == np.uint16 or image.ndim == 3 and image.shape[2] == 4) else image
+    if image.ndim == 3:
+        code = cv2.COLOR_RGBA2BGRA if image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        image = cv2.cvtColor(image, code)
+    try:
+        ok, encoded = cv2.imencode(suffix, image)
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise OutputError(f"cannot encode an image as '{suffix}'")
+    return encoded.tobytes()
 
 
 @contextlib.contextmanager
@@ -49,17 +129,17 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
             os.unlink(tmp)
 
 
-def write_rgb(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write uint8 RGB atomically; the format follows the extension (.png, .jpg, ...)."""
+def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Encode by the file's extension and write atomically (a reader never sees half a file)."""
     path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix or ".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OutputError(f"cannot encode an image as '{path.suffix}': {path}")
+    encoded = encode_image(image, path.suffix or ".png")
     try:
         with atomic_path(path) as tmp:
-            encoded.tofile(tmp)
+            Path(tmp).write_bytes(encoded)
     except OSError as e:
         raise OutputError(f"cannot write {path}: {e.strerror}") from None
+
+
 
 
 def check_output(output: str | os.PathLike, inputs: list[str | os.PathLike], overwrite: bool) -> Path:

@@ -40,3 +40,25 @@ def tiny_run(tmp_path_factory, image_folder):
     result = run(cfg, run_dir)
     assert result.generator_path is not None
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_generator():
+    """A small generator with dropout (must be off in exports) and instance norm."""
+    from deblur_tf.models import build_generator
+    return build_generator("deblurgan_resnet", filters=8, num_blocks=2, dropout=0.5)
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory, tiny_generator):
+    """The tiny generator as .keras, SavedModel and TFLite fp32 / fp16 / dynamic / int8."""
+    from deblur_tf.export import export_savedmodel, export_tflite, representative_faces
+    folder = tmp_path_factory.mktemp("exported")
+    tiny_generator.save(folder / "g.keras")
+    export_savedmodel(tiny_generator, folder / "savedmodel", {"note": "test"})
+    rng = np.random.default_rng(0)
+    faces = [smooth_image(rng, 64, 64) for _ in range(8)]
+    for q in ("none", "fp16", "dynamic", "int8"):
+        export_tflite(tiny_generator, folder / f"g_{q}.tflite", q,
+                      representative_faces(faces, size=64) if q == "int8" else None)
+    return folder

@@ -139,3 +139,84 @@ def test_models_lists_the_registry(runner):
     result = runner.invoke(cli, ["models"])
     assert result.exit_code == 0
     assert "deblurgan_resnet_compact" in result.output and "patchgan" in result.output
+
+
+def _folder_with_bad_files(src_folder, tmp_path):
+    import io
+    import shutil
+
+    from PIL import Image
+    folder = tmp_path / "photos"
+    shutil.copytree(src_folder, folder)
+    (folder / "notes.png").write_text("this is text")
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(buf, "JPEG")
+    (folder / "truncated.jpg").write_bytes(buf.getvalue()[:800])
+    Image.fromarray(np.full((20, 30, 3), 128, np.uint8)).convert("CMYK").save(folder / "cmyk.jpg")
+    return folder
+
+
+def test_folder_mode_processes_the_good_files_and_lists_the_bad(runner, image_folder, exported, tmp_path):
+    folder = _folder_with_bad_files(image_folder, tmp_path)
+    result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out"),
+                                 "--model", str(exported / "g.keras")])
+    assert_clean_error(result, "2 of 11 input(s) failed")
+    assert "notes.png" in result.stderr and "truncated.jpg" in result.stderr
+    assert len(list((tmp_path / "out").glob("*.png"))) == 9  # 8 PNGs + the CMYK JPEG
+
+
+@pytest.mark.parametrize("make,extra,fragment", [
+    (lambda p: p.write_text("text"), [], "not a readable image"),
+    (lambda p: p.write_bytes(b""), [], "empty file"),
+    (lambda p: __import__("cv2").imwrite(str(p), np.zeros((50, 50, 3), np.uint8)), ["--max-pixels", "100"],
+     "over the limit"),
+])
+def test_single_bad_inputs(runner, exported, tmp_path, make, extra, fragment):
+    src = tmp_path / "in.png"
+    make(src)
+    result = runner.invoke(cli, ["deblur", str(src), "-o", str(tmp_path / "out.png"),
+                                 "--model", str(exported / "g.keras"), *extra])
+    assert_clean_error(result, fragment)
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_unwritable_output_is_a_clear_error(runner, image_folder, exported, tmp_path):
+    (tmp_path / "blocker").write_text("a file where a folder is needed")
+    result = runner.invoke(cli, ["deblur", str(image_folder / "img_0.png"), "-o",
+                                 str(tmp_path / "blocker" / "out.png"), "--model", str(exported / "g.keras")])
+    assert_clean_error(result, "cannot write")
+
+
+def test_stdin_to_stdout(runner, image_folder, exported):
+    import cv2
+    data = (image_folder / "img_0.png").read_bytes()
+    result = runner.invoke(cli, ["deblur", "-", "-o", "-", "--model", str(exported / "g.keras")], input=data)
+    assert result.exit_code == 0, result.stderr
+    decoded = cv2.imdecode(np.frombuffer(result.stdout_bytes, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == cv2.imread(str(image_folder / "img_0.png")).shape
+
+
+def test_tiled_cli_run_and_bad_overlap(runner, image_folder, exported, tmp_path):
+    result = runner.invoke(cli, ["deblur", str(image_folder / "img_7.png"), "-o", str(tmp_path / "t.png"),
+                                 "--model", str(exported / "savedmodel"), "--tile", "32", "--overlap", "8"])
+    assert result.exit_code == 0, result.stderr
+    result = runner.invoke(cli, ["deblur", str(image_folder), "-o", str(tmp_path / "x"),
+                                 "--model", str(exported / "g.keras"), "--tile", "32", "--overlap", "16"])
+    assert result.exit_code != 0 and "--overlap" in result.stderr
+
+
+def test_export_commands(runner, exported, tmp_path):
+    model = str(exported / "g.keras")
+    result = runner.invoke(cli, ["export", model, "--format", "savedmodel", "-o", str(tmp_path / "sm")])
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "sm" / "saved_model.pb").is_file()
+    result = runner.invoke(cli, ["export", model, "--format", "tflite", "--quantize", "fp16",
+                                 "-o", str(tmp_path / "m.tflite")])
+    assert result.exit_code == 0, result.stderr
+    again = runner.invoke(cli, ["export", model, "--format", "tflite", "-o", str(tmp_path / "m.tflite")])
+    assert_clean_error(again, "exists")
+    result = runner.invoke(cli, ["export", str(tmp_path / "none.keras"), "--format", "tflite",
+                                 "-o", str(tmp_path / "n.tflite")])
+    assert_clean_error(result, ".keras")
+    result = runner.invoke(cli, ["deblur", "--help"])
+    assert "int8" in result.output

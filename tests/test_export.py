@@ -1,0 +1,87 @@
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deblur_tf.export import METADATA_FILE, SIGNATURE_BYTES, SIGNATURE_UINT8
+from deblur_tf.inference import TFLiteBackend
+
+from conftest import smooth_image
+
+
+def keras_uint8(generator, images):
+    y = generator(images.astype(np.float32) / 255.0, training=False).numpy()
+    return np.clip(np.round(y * 255), 0, 255).astype(np.uint8)
+
+
+def faces(n=2, h=37, w=53, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.stack([smooth_image(rng, h, w) for _ in range(n)])
+
+
+def test_savedmodel_signature_contract(exported):
+    loaded = tf.saved_model.load(str(exported / "savedmodel"))
+    assert set(loaded.signatures) == {SIGNATURE_UINT8, SIGNATURE_BYTES}
+    sig = loaded.signatures[SIGNATURE_UINT8]
+    (spec,) = sig.structured_input_signature[1].values()
+    assert spec.name == "images" and spec.dtype == tf.uint8 and spec.shape.as_list() == [None, None, None, 3]
+    assert sig.structured_outputs["restored"].dtype == tf.uint8
+    (bspec,) = loaded.signatures[SIGNATURE_BYTES].structured_input_signature[1].values()
+    assert bspec.name == "image_bytes" and bspec.dtype == tf.string and bspec.shape.as_list() == [None]
+    meta = json.loads((exported / "savedmodel" / METADATA_FILE).read_text())
+    assert meta["model"] == "deblurgan_resnet" and meta["training_config"] == {"note": "test"}
+    assert meta["architecture"]["filters"] == 8 and meta["size_multiple"] == 4
+
+
+@pytest.mark.parametrize("h,w", [(37, 53), (64, 64), (9, 130)])
+def test_savedmodel_gives_the_keras_pixels_at_any_size(exported, tiny_generator, h, w):
+    sig = tf.saved_model.load(str(exported / "savedmodel")).signatures[SIGNATURE_UINT8]
+    x = faces(2, h, w)
+    out = sig(images=tf.constant(x))["restored"].numpy()
+    assert out.shape == x.shape and out.dtype == np.uint8
+    # Same graph, inference mode (dropout off): identical to the Keras model to 1 grey level.
+    assert np.abs(out.astype(int) - keras_uint8(tiny_generator, x)).max() <= 1
+    np.testing.assert_array_equal(out, sig(images=tf.constant(x))["restored"].numpy())
+
+
+def test_bytes_signature_decodes_jpeg_and_png_and_returns_png(exported):
+    loaded = tf.saved_model.load(str(exported / "savedmodel"))
+    x = faces(1)[0]
+    png, jpeg = tf.io.encode_png(x), tf.io.encode_jpeg(x, quality=95)
+    out = loaded.signatures[SIGNATURE_BYTES](image_bytes=tf.stack([png, jpeg]))["png_bytes"].numpy()
+    restored_png = tf.io.decode_png(out[0]).numpy()
+    direct = loaded.signatures[SIGNATURE_UINT8](images=tf.constant(x[None]))["restored"].numpy()[0]
+    np.testing.assert_array_equal(restored_png, direct)
+    assert tf.io.decode_png(out[1]).shape == x.shape
+
+
+@pytest.mark.parametrize("variant,max_bound,mean_bound", [
+    ("none", 1, 0.05),      # fp32: within 1 grey level
+    ("fp16", 2, 0.2),       # fp16 weights: within 2
+    ("dynamic", 40, 4.0),   # int8 weights: measured and reported, loose sanity bound
+    ("int8", 120, 25.0),    # full int8: instance norm quantises badly (see the parity report)
+])
+def test_tflite_parity_with_keras_at_a_dynamic_size(exported, tiny_generator, variant, max_bound, mean_bound):
+    backend = TFLiteBackend(exported / f"g_{variant}.tflite")
+    for h, w in ((37, 53), (64, 48)):
+        x = faces(1, h, w, seed=h)
+        out = np.clip(np.round(backend(x.astype(np.float32) / 255) * 255), 0, 255).astype(int)
+        diff = np.abs(out - keras_uint8(tiny_generator, x))
+        assert out.shape == x.shape
+        assert diff.max() <= max_bound and diff.mean() <= mean_bound, (variant, diff.max(), diff.mean())
+
+
+def test_int8_model_is_integer_inside(exported):
+    from ai_edge_litert.interpreter import Interpreter
+    details = Interpreter(str(exported / "g_int8.tflite")).get_tensor_details()
+    assert any(d["dtype"] == np.int8 for d in details)
+
+
+def test_bad_quantize_and_missing_calibration_are_errors(tiny_generator, tmp_path):
+    from deblur_tf.export import export_tflite
+    with pytest.raises(ValueError, match="quantize must be"):
+        export_tflite(tiny_generator, tmp_path / "x.tflite", "int4")
+    with pytest.raises(ValueError, match="representative"):
+        export_tflite(tiny_generator, tmp_path / "x.tflite", "int8")
+    assert not (tmp_path / "x.tflite").exists()

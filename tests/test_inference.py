@@ -1,0 +1,115 @@
+import io
+
+import keras
+import numpy as np
+import pytest
+
+from deblur_tf.inference import Deblurrer, KerasBackend, ModelLoadError, tile_starts
+from deblur_tf.io import ImageReadError, load_image
+
+from conftest import smooth_image
+
+
+def test_backend_is_chosen_by_path_and_all_give_the_same_pixels(exported):
+    image = smooth_image(np.random.default_rng(3), 45, 61)
+    outputs = {}
+    for name in ("g.keras", "savedmodel", "g_none.tflite", "g_fp16.tflite"):
+        deblurrer = Deblurrer.load(exported / name)
+        outputs[name] = deblurrer(image)
+        assert outputs[name].shape == image.shape and outputs[name].dtype == np.uint8
+    assert type(Deblurrer.load(exported / "savedmodel").backend).__name__ == "SavedModelBackend"
+    for name, out in outputs.items():
+        assert np.abs(out.astype(int) - outputs["g.keras"]).max() <= 2, name
+
+
+def local_model():
+    """A fully convolutional model without global statistics (receptive field 7 px)."""
+    inputs = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    outputs = keras.layers.Conv2D(3, 3, padding="same", activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.count_params = model.count_params  # looks like a generator to Deblurrer
+    return model
+
+
+def test_tiled_output_equals_untiled_output(tmp_path):
+    model = local_model()
+    image = smooth_image(np.random.default_rng(1), 150, 170)
+    whole = Deblurrer(KerasBackend(model), tile=1024)(image)
+    tiled = Deblurrer(KerasBackend(model), tile=64, overlap=16)(image)
+    assert len(tile_starts(150, 64, 16)) == 3
+    # Feathered blending uses only pixels at least overlap/4 from a tile's inner edge, beyond the
+    # 3 px receptive field, so tiles agree with the whole image everywhere.
+    assert np.abs(tiled.astype(int) - whole).max() <= 2
+
+
+def test_tile_starts_cover_the_image_with_overlap():
+    for length in (64, 65, 300, 513):
+        starts = tile_starts(length, 64, 16)
+        assert starts[0] == 0 and starts[-1] + 64 >= length
+        assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
+
+
+def test_grey_rgba_16_bit_and_lists(exported):
+    deblurrer = Deblurrer.load(exported / "g.keras")
+    rng = np.random.default_rng(2)
+    grey = smooth_image(rng, 30, 40)[..., 0]
+    assert deblurrer(grey).shape == (30, 40)
+    rgba = np.concatenate([smooth_image(rng, 30, 40), rng.integers(0, 256, (30, 40, 1), dtype=np.uint8)], axis=2)
+    out = deblurrer(rgba)
+    assert out.shape == rgba.shape
+    np.testing.assert_array_equal(out[..., 3], rgba[..., 3])  # alpha untouched
+    deep = smooth_image(rng, 30, 40).astype(np.uint16) * 257
+    out16 = deblurrer(deep)
+    assert out16.dtype == np.uint16
+    assert np.abs(out16.astype(int) // 257 - deblurrer(smooth_image(np.random.default_rng(9), 30, 40)).astype(int)).max() < 256
+    outs = deblurrer([grey, rgba])
+    assert [o.shape for o in outs] == [grey.shape, rgba.shape]
+    with pytest.raises(ValueError, match="uint8 or uint16"):
+        deblurrer(grey.astype(np.float32))
+
+
+def test_load_image_respects_exif_orientation(tmp_path):
+    from PIL import Image
+    pixels = np.zeros((20, 40, 3), np.uint8)
+    pixels[:, :20] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    Image.fromarray(pixels).save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    image = load_image(tmp_path / "rotated.jpg")
+    assert image.shape == (40, 20, 3)
+    assert image[:15].mean() > 200 and image[25:].mean() < 50  # white half now on top
+
+
+def test_load_image_modes_and_bad_files(tmp_path):
+    from PIL import Image
+    rgb = smooth_image(np.random.default_rng(0), 20, 30)
+    Image.fromarray(rgb).convert("CMYK").save(tmp_path / "cmyk.jpg")
+    assert load_image(tmp_path / "cmyk.jpg").shape == (20, 30, 3)
+    Image.fromarray(rgb).convert("P").save(tmp_path / "palette.png")
+    assert load_image(tmp_path / "palette.png").shape == (20, 30, 3)
+    import cv2
+    cv2.imwrite(str(tmp_path / "deep.png"), cv2.cvtColor(rgb.astype(np.uint16) * 257, cv2.COLOR_RGB2BGR))
+    deep = load_image(tmp_path / "deep.png")
+    assert deep.dtype == np.uint16 and np.array_equal(deep // 257, rgb)
+    buf = io.BytesIO()
+    Image.fromarray(smooth_image(np.random.default_rng(1), 200, 300)).save(buf, "JPEG")
+    (tmp_path / "truncated.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(ImageReadError, match="truncated"):
+        load_image(tmp_path / "truncated.jpg")
+    (tmp_path / "notes.png").write_text("not an image")
+    with pytest.raises(ImageReadError, match="not a readable image"):
+        load_image(tmp_path / "notes.png")
+    with pytest.raises(ImageReadError, match="over the limit"):
+        load_image(tmp_path / "palette.png", max_pixels=100)
+
+
+def test_unknown_model_files_are_clear_errors(tmp_path):
+    with pytest.raises(ModelLoadError, match="no such model"):
+        Deblurrer.load(tmp_path / "missing.keras")
+    (tmp_path / "m.onnx").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match="unknown model type"):
+        Deblurrer.load(tmp_path / "m.onnx")
+    with pytest.raises(ModelLoadError, match="not a SavedModel"):
+        Deblurrer.load(tmp_path)
