@@ -85,3 +85,28 @@ def test_bad_quantize_and_missing_calibration_are_errors(tiny_generator, tmp_pat
     with pytest.raises(ValueError, match="representative"):
         export_tflite(tiny_generator, tmp_path / "x.tflite", "int8")
     assert not (tmp_path / "x.tflite").exists()
+
+
+def test_serving_client_request_matches_the_signature(exported):
+    """No tensorflow_model_server binary is obtainable here: run the client's exact REST body
+    through the SavedModel signature the way TF Serving maps it (b64 -> string tensor)."""
+    import base64
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import serving_client
+
+    x = faces(1)[0]
+    png = tf.io.encode_png(x).numpy()
+    body = serving_client.rest_request([png])
+    loaded = tf.saved_model.load(str(exported / "savedmodel"))
+    sig = loaded.signatures[body["signature_name"]]
+    (name,) = sig.structured_input_signature[1]
+    inputs = {name: tf.constant([base64.b64decode(i[name]["b64"]) for i in body["instances"]])}
+    outputs = sig(**inputs)
+    (out_name,) = outputs
+    response = {"predictions": [{"b64": base64.b64encode(v).decode()} for v in outputs[out_name].numpy()]}
+    restored = tf.io.decode_png(serving_client.rest_response_images(response)[0]).numpy()
+    direct = loaded.signatures[SIGNATURE_UINT8](images=tf.constant(x[None]))["restored"].numpy()[0]
+    np.testing.assert_array_equal(restored, direct)
+    assert out_name == serving_client.OUTPUT

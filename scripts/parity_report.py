@@ -1,0 +1,113 @@
+"""Parity of every export against the Keras generator, on real faces.
+
+    python scripts/parity_report.py exported/deblur_tf_face.keras --out exported/parity.json
+
+Exports SavedModel and TFLite fp32 / fp16 / dynamic / int8 (int8 calibrated on LFW *train* faces),
+runs each on LFW *test* faces (central 150 px -> 128, blurred like the evaluation protocol) and
+reports max / mean absolute pixel difference and PSNR against the Keras output, plus int8 vs fp32.
+Without ../shared it uses synthetic smooth images (say so in any report). Writes JSON + Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+from bench_report import write_report  # noqa: E402
+from deblur_tf.data import sharp_dataset  # noqa: E402
+from deblur_tf.degrade import Degradation  # noqa: E402
+from deblur_tf.export import export_savedmodel, export_tflite, representative_faces  # noqa: E402
+from deblur_tf.inference import KerasBackend, load_backend, load_generator  # noqa: E402
+from deblur_tf.io import read_rgb  # noqa: E402
+from deblur_tf.paths import shared_file  # noqa: E402
+
+
+def psnr(a, b) -> float | None:
+    """PSNR over the whole set (dB); None when identical."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return None if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def fmt_db(value) -> str:
+    return "identical" if value is None else f"{value:.2f}"
+
+
+def test_faces(count: int) -> tuple[np.ndarray, str]:
+    split = shared_file("data", "lfw", "splits", "test.txt")
+    if split is None:
+        rng = np.random.default_rng(0)
+        import cv2
+        imgs = [cv2.GaussianBlur(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), (0, 0), 3)
+                for _ in range(count)]
+        return np.stack(imgs), "synthetic smooth images (../shared absent)"
+    chain = Degradation([{"op": "blur", "bank_size": 64, "kernels": [{"type": "trajectory"}]},
+                         {"op": "gaussian_noise", "sigma": 0.01}])
+    ds = sharp_dataset(str(split), chain, root=str(shared_file("data", "lfw", "images")), center_crop=150,
+                       image_size=128, batch_size=count, training=False, seed=0)
+    blurred, _ = next(iter(ds))
+    return np.round(blurred.numpy() * 255).astype(np.uint8), f"{count} blurred LFW test faces"
+
+
+def calibration_faces(count: int):
+    split = shared_file("data", "lfw", "splits", "train.txt")
+    if split is None:
+        faces, _ = test_faces(count)
+        return representative_faces(list(faces))
+    root = shared_file("data", "lfw", "images")
+    lines = [ln.strip() for ln in Path(split).read_text().splitlines() if ln.strip()]
+    crops = [read_rgb(root / ln)[50:200, 50:200] for ln in lines[:: max(len(lines) // count, 1)][:count]]
+    return representative_faces(crops)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("--faces", type=int, default=32)
+    ap.add_argument("--out", default="parity.json")
+    args = ap.parse_args()
+
+    generator = load_generator(args.model)
+    faces, source = test_faces(args.faces)
+    keras_out = np.stack([np.clip(np.round(KerasBackend(generator)(f[None].astype(np.float32) / 255)[0] * 255),
+                                  0, 255) for f in faces]).astype(np.uint8)
+    rows, outputs = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        export_savedmodel(generator, Path(tmp) / "sm")
+        paths = {"savedmodel": Path(tmp) / "sm"}
+        for q in ("none", "fp16", "dynamic", "int8"):
+            name = "tflite_fp32" if q == "none" else f"tflite_{q}"
+            paths[name] = export_tflite(generator, Path(tmp) / f"{name}.tflite", q,
+                                        calibration_faces(100) if q == "int8" else None)
+        for name, path in paths.items():
+            backend = load_backend(path)
+            out = np.stack([np.clip(np.round(backend(f[None].astype(np.float32) / 255)[0] * 255), 0, 255)
+                            for f in faces]).astype(np.uint8)
+            outputs[name] = out
+            diff = np.abs(out.astype(int) - keras_out)
+            rows[name] = {"max_abs_diff": int(diff.max()), "mean_abs_diff": float(diff.mean()),
+                          "psnr_vs_keras_db": psnr(out, keras_out),
+                          "size_mb": round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+                                           / 1e6 if Path(path).is_dir() else Path(path).stat().st_size / 1e6, 2)}
+            print(f"{name:16s} max {rows[name]['max_abs_diff']:4d}  mean {rows[name]['mean_abs_diff']:.3f}  "
+                  f"PSNR {fmt_db(rows[name]['psnr_vs_keras_db'])} dB  {rows[name]['size_mb']} MB")
+    int8_vs_fp32 = psnr(outputs["tflite_int8"], outputs["tflite_fp32"])
+    print(f"int8 vs fp32 TFLite PSNR: {fmt_db(int8_vs_fp32)} dB")
+    report = {"model": args.model, "faces": source, "results": rows, "int8_vs_fp32_psnr_db": int8_vs_fp32}
+    write_report(report, args.out, {k: min(v["psnr_vs_keras_db"] or 99.0, 99.0) for k, v in rows.items()},
+                 "PSNR vs the Keras output (dB; 99 = identical)")
+    md = ["| export | max abs diff | mean abs diff | PSNR vs Keras (dB) | size (MB) |",
+          "| --- | --- | --- | --- | --- |"]
+    md += [f"| {k} | {v['max_abs_diff']} | {v['mean_abs_diff']:.3f} | {fmt_db(v['psnr_vs_keras_db'])} | {v['size_mb']} |"
+           for k, v in rows.items()]
+    md.append(f"\nint8 vs fp32 TFLite: {fmt_db(int8_vs_fp32)} dB PSNR. Faces: {source}.")
+    Path(args.out).with_suffix(".md").write_text("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
