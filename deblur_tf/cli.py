@@ -344,7 +344,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overw
 @click.option("--overwrite", is_flag=True)
 def export(model_path, output, fmt, quantize, calibration_images, root, overwrite):
     """Export a .keras generator for TF Serving (SavedModel) or phones (TFLite)."""
-    from deblur_tf.export import export_savedmodel, export_tflite
+    from deblur_tf.export import calibration_faces, export_savedmodel, export_tflite
     from deblur_tf.inference import load_generator
     from deblur_tf.io import check_output
 
@@ -356,7 +356,7 @@ def export(model_path, output, fmt, quantize, calibration_images, root, overwrit
         training_config = _run_config_beside(model_path)
         export_savedmodel(generator, out, training_config)
     else:
-        representative = _calibration_faces(calibration_images, root) if quantize == "int8" else None
+        representative = calibration_faces(calibration_images, root) if quantize == "int8" else None
         export_tflite(generator, out, quantize, representative)
     click.echo(f"wrote {out}")
 
@@ -366,27 +366,6 @@ def _run_config_beside(model_path) -> dict | None:
     from deblur_tf.config import load_config_file
     config = Path(model_path).parent / "config.yaml"
     return load_config_file(config) if config.is_file() else None
-
-
-def _calibration_faces(source, root, count: int = 200):
-    from deblur_tf.data import DataError, list_images
-    from deblur_tf.export import representative_faces
-    from deblur_tf.io import read_rgb
-    from deblur_tf.paths import shared_file
-    if source is None:
-        split = shared_file("data", "lfw", "splits", "train.txt")
-        if split is None:
-            raise DataError("int8 needs --calibration-images (no ../shared/data/lfw here)")
-        source, root = str(split), str(shared_file("data", "lfw", "images"))
-    files = list_images(source, root)
-    step = max(len(files) // count, 1)
-    crops = []
-    for f in files[::step][:count]:
-        image = read_rgb(f)
-        h, w = image.shape[:2]
-        c = min(h, w, 150)  # LFW: the central 150 px are the face
-        crops.append(image[(h - c) // 2:(h + c) // 2, (w - c) // 2:(w + c) // 2])
-    return representative_faces(crops)
 
 
 @cli.command()

@@ -106,6 +106,27 @@ def representative_faces(images: Iterable[np.ndarray], size: int = 128) -> Calla
     return gen
 
 
+def calibration_faces(source=None, root=None, count: int = 200) -> Callable:
+    """int8 calibration data: ``count`` training faces (central 150 px, LFW's face region), by
+    default from the LFW *train* split in ../shared (never the test split)."""
+    from deblur_tf.data import DataError, list_images
+    from deblur_tf.io import read_rgb
+    from deblur_tf.paths import shared_file
+    if source is None:
+        split = shared_file("data", "lfw", "splits", "train.txt")
+        if split is None:
+            raise DataError("int8 needs calibration images (no ../shared/data/lfw here)")
+        source, root = str(split), str(shared_file("data", "lfw", "images"))
+    files = list_images(source, root)
+    crops = []
+    for f in files[:: max(len(files) // count, 1)][:count]:
+        image = read_rgb(f)
+        h, w = image.shape[:2]
+        c = min(h, w, 150)
+        crops.append(image[(h - c) // 2:(h + c) // 2, (w - c) // 2:(w + c) // 2])
+    return representative_faces(crops)
+
+
 def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str = "none",
                   representative: Callable | None = None) -> Path:
     """Convert to TFLite with a dynamic [1, H, W, 3] uint8 input and uint8 output.

@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 from bench_report import write_report  # noqa: E402
 from deblur_tf.data import sharp_dataset  # noqa: E402
 from deblur_tf.degrade import Degradation  # noqa: E402
-from deblur_tf.export import export_savedmodel, export_tflite, representative_faces  # noqa: E402
+from deblur_tf.export import (calibration_faces, export_savedmodel, export_tflite,  # noqa: E402
+                              representative_faces)
 from deblur_tf.inference import KerasBackend, load_backend, load_generator  # noqa: E402
-from deblur_tf.io import read_rgb  # noqa: E402
 from deblur_tf.paths import shared_file  # noqa: E402
 
 
@@ -54,15 +54,11 @@ def test_faces(count: int) -> tuple[np.ndarray, str]:
     return np.round(blurred.numpy() * 255).astype(np.uint8), f"{count} blurred LFW test faces"
 
 
-def calibration_faces(count: int):
-    split = shared_file("data", "lfw", "splits", "train.txt")
-    if split is None:
+def calibration(count: int):
+    if shared_file("data", "lfw", "splits", "train.txt") is None:
         faces, _ = test_faces(count)
         return representative_faces(list(faces))
-    root = shared_file("data", "lfw", "images")
-    lines = [ln.strip() for ln in Path(split).read_text().splitlines() if ln.strip()]
-    crops = [read_rgb(root / ln)[50:200, 50:200] for ln in lines[:: max(len(lines) // count, 1)][:count]]
-    return representative_faces(crops)
+    return calibration_faces(count=count)
 
 
 def main():
@@ -83,7 +79,7 @@ def main():
         for q in ("none", "fp16", "dynamic", "int8"):
             name = "tflite_fp32" if q == "none" else f"tflite_{q}"
             paths[name] = export_tflite(generator, Path(tmp) / f"{name}.tflite", q,
-                                        calibration_faces(100) if q == "int8" else None)
+                                        calibration(100) if q == "int8" else None)
         for name, path in paths.items():
             backend = load_backend(path)
             out = np.stack([np.clip(np.round(backend(f[None].astype(np.float32) / 255)[0] * 255), 0, 255)
