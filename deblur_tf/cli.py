@@ -218,16 +218,22 @@ def experiments():
 @click.option("--noise", default=0.01, show_default=True, help="Gaussian noise std.")
 @click.option("--limit", default=None, type=int, help="Use only the first N images.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--oracles/--no-oracles", default=True, show_default=True,
+              help="Also run Wiener and Richardson-Lucy deconvolution given the TRUE kernel.")
+@click.option("--lpips/--no-lpips", "use_lpips", default=None,
+              help="LPIPS-VGG (default: on when ../shared/weights has the VGG16 and LPIPS weights).")
 @click.option("-o", "--output", default="evaluation.json", show_default=True, type=click.Path(),
-              help="JSON results; a PNG plot and the kernels (.npz) are written beside it.")
+              help="JSON results; a Markdown table, a PNG plot and the kernels (.npz) are written beside it.")
 @click.option("--overwrite", is_flag=True)
-def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit, seed, output, overwrite):
+def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit, seed, oracles,
+             use_lpips, output, overwrite):
     """PSNR / SSIM per kernel size for the blurred input and each model (JSON + figure)."""
     import numpy as np
 
     from deblur_tf.data import DataError
     from deblur_tf.evaluate import evaluate as run_eval
-    from deblur_tf.evaluate import plot_psnr_by_size
+    from deblur_tf.evaluate import markdown_table, oracle_baselines, plot_psnr_by_size
+    from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.inference import Deblurrer
     from deblur_tf.io import atomic_path, check_output
     from deblur_tf.paths import shared_file
@@ -244,8 +250,10 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
         raise click.BadParameter(f"--sizes must be comma-separated integers, got {sizes!r}") from None
     paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
     restorers = {Path(p).stem: Deblurrer.load(p).restore_float for p in paths}
+    lpips = LPIPS() if (use_lpips if use_lpips is not None else lpips_available()) else None
     results = run_eval(restorers, images, root=root, sizes=size_list, noise_sigma=noise,
-                       image_size=image_size, center_crop=center_crop or None, limit=limit, seed=seed)
+                       image_size=image_size, center_crop=center_crop or None, limit=limit, seed=seed,
+                       oracles=oracle_baselines() if oracles else None, lpips=lpips)
     kernels = results.pop("kernels")
     results["models"] = paths
     with atomic_path(out) as tmp:
@@ -254,9 +262,12 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **{f"size_{k}": v for k, v in kernels.items()})
     plot_psnr_by_size(results, str(out.with_suffix(".png")))
+    with atomic_path(out.with_suffix(".md")) as tmp:
+        Path(tmp).write_text(markdown_table(results))
     for name, r in results["overall"].items():
         click.echo(f"{name:24s} PSNR {r['psnr']:6.2f} dB  SSIM {r['ssim']:.4f}  "
-                   f"{1000 * r['seconds_per_image']:.1f} ms/image")
+                   + (f"LPIPS {r['lpips']:.4f}  " if "lpips" in r else "")
+                   + f"{1000 * r['seconds_per_image']:.1f} ms/image")
     click.echo(f"wrote {out}")
 
 

@@ -69,3 +69,17 @@ def test_shared_vgg_weights_load_and_are_not_random():
     kernel = perceptual.features.get_layer("block1_conv1").get_weights()[0]
     fresh = L.vgg16_features(None).get_layer("block1_conv1").get_weights()[0]
     assert kernel.shape == fresh.shape and not np.allclose(kernel, fresh)
+
+
+@pytest.mark.skipif(not __import__("deblur_tf.metrics").metrics.lpips_available(),
+                    reason="needs ../shared/weights (VGG16 + LPIPS linear weights), absent here")
+def test_lpips_reproduces_the_official_triplet_distances():
+    from deblur_tf.io import read_rgb
+    from deblur_tf.metrics import LPIPS
+    from deblur_tf.paths import shared_file
+    folder = shared_file("weights", "lpips_check")
+    ref, p0, p1 = (read_rgb(folder / f"ex_{n}.png")[None].astype(np.float32) / 255 for n in ("ref", "p0", "p1"))
+    lpips = LPIPS()
+    assert float(lpips(ref, p0)[0]) == pytest.approx(0.569, abs=0.0005)
+    assert float(lpips(ref, p1)[0]) == pytest.approx(0.422, abs=0.0005)
+    assert float(lpips(ref, ref)[0]) == 0.0
