@@ -101,13 +101,14 @@ def _output_for(rel: Path, output: Path, single: bool, suffix: str = ".png") -> 
               help="Generator .keras file (default: the shipped model in exported/).")
 @click.option("--train-seconds", default=60, show_default=True,
               help="Without a model: train a tiny one for about this long first.")
-def demo(output, model_path, train_seconds):
+@click.option("--train-tiny", is_flag=True, help="Ignore the shipped model: train a tiny one first.")
+def demo(output, model_path, train_seconds, train_tiny):
     """Blur a face (scikit-image's astronaut), deblur it, write blurred | restored | sharp.
 
     The demo's own picture is replaced on each run (it reads no input file).
     """
     from deblur_tf.demo import run_demo
-    path = model_path or default_model_path()
+    path = None if train_tiny else (model_path or default_model_path())
     summary = run_demo(output, model_path=path, train_seconds=train_seconds,
                        log=lambda m: click.echo(m, err=True))
     click.echo(summary)

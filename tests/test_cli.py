@@ -230,6 +230,6 @@ def test_demo_writes_a_before_after_picture(runner, tiny_run, tmp_path):
     from deblur_tf.io import read_rgb
     assert read_rgb(out).shape[1] > 3 * 128  # three panels
     # Without a model it trains a tiny one first (2 s here) and says so.
-    result = runner.invoke(cli, ["demo", "-o", str(out), "--train-seconds", "2"])
+    result = runner.invoke(cli, ["demo", "-o", str(out), "--train-tiny", "--train-seconds", "2"])
     assert result.exit_code == 0, result.stderr
     assert "training a tiny model" in result.stderr and "trained" in result.stderr
