@@ -221,7 +221,7 @@ def lfw_compact_warmup() -> ExperimentConfig:
     """Content-only (L1 + perceptual) warm-up of the compact DeblurGAN ResNet on LFW train."""
     return ExperimentConfig(data=_lfw_data(), loss=LossConfig(adversarial="none"),
                             train=TrainConfig(steps=20000, steps_per_epoch=500, n_critic=0,
-                                              checkpoint_every=250))
+                                              checkpoint_every=250, mixed_precision=True))
 
 
 @register_experiment("lfw_compact_wgan")
@@ -232,7 +232,7 @@ def lfw_compact_wgan() -> ExperimentConfig:
     return ExperimentConfig(data=_lfw_data(), loss=LossConfig(adversarial="wgan-gp",
                                                               adversarial_weight=0.005),
                             train=TrainConfig(steps=2000, steps_per_epoch=100, n_critic=5,
-                                              checkpoint_every=50))
+                                              checkpoint_every=50, mixed_precision=True))
 
 
 @register_experiment("tiny_cpu")

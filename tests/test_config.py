@@ -42,3 +42,16 @@ def test_experiments_are_registered_by_name():
     assert get_experiment("lfw_compact_wgan").train.n_critic == 5
     with pytest.raises(ConfigError, match="registered"):
         get_experiment("nope")
+
+
+def test_recipe_files_in_configs_match_the_registered_experiments():
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent / "configs"
+    for name in ("lfw_compact_warmup", "lfw_compact_wgan"):
+        from_file = apply_overrides(ExperimentConfig(), load_config_file(root / f"{name}.yaml"))
+        registered = get_experiment(name)
+        for section in ("model", "loss", "optim"):
+            assert getattr(from_file, section) == getattr(registered, section), (name, section)
+        assert from_file.train.n_critic == registered.train.n_critic
+        assert from_file.train.mixed_precision == registered.train.mixed_precision
+        assert from_file.data.degradations == registered.data.degradations
