@@ -17,8 +17,11 @@ from deblur_tf.data import list_images, sharp_dataset
 from deblur_tf.degrade import LITERATURE_KERNEL_SIZES, Degradation, build_kernel_bank
 
 
-def oracle_baselines(wiener_nsr: float = 0.03, rl_iterations: int = 10) -> dict:
-    """Wiener and Richardson–Lucy given each image's true kernel (see deblur_tf.baselines)."""
+def oracle_baselines(wiener_nsr: float = 0.03, rl_iterations: int = 20) -> dict:
+    """Wiener and Richardson–Lucy given each image's true kernel (see deblur_tf.baselines).
+
+    Defaults chosen on the LFW val split by scripts/tune_oracles.py (results in scripts/results).
+    """
     from deblur_tf import baselines
     return {
         "wiener_oracle": lambda images, kernels: np.stack(
