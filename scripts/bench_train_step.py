@@ -58,8 +58,12 @@ def main():
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--image-size", type=int, default=128)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--mixed-precision", action="store_true",
+                    help="bfloat16 compute (train.mixed_precision); float32 otherwise")
     ap.add_argument("--out", default="scripts/results/bench_train_step.json")
     args = ap.parse_args()
+    if args.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
 
     weights = default_vgg_weights()
     perceptual = PerceptualLoss(weights)  # random init when ../shared is absent: same cost
@@ -75,7 +79,7 @@ def main():
     ratio = (results["WGAN-GP (n_critic=5)"]["median_step_seconds"]
              / results["content-only (n_critic=0)"]["median_step_seconds"])
     print(f"WGAN-GP step / content-only step = {ratio:.2f}x (same run)")
-    report = {"generator": args.generator, "generator_params": generator.count_params(),
+    report = {"generator": args.generator, "precision": "mixed_bfloat16" if args.mixed_precision else "float32", "generator_params": generator.count_params(),
               "critic_params": critic.count_params(), "batch_size": args.batch_size,
               "image_size": args.image_size, "losses": "L1 + 0.01 perceptual (VGG16 relu3_3), + WGAN-GP",
               "vgg_weights": weights or "random init (../shared absent)",
