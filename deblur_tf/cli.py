@@ -381,14 +381,18 @@ def _run_config_beside(model_path) -> dict | None:
 
 
 @cli.command()
-def models():
-    """List the registered generators, critics and presets with parameter counts."""
+@click.option("--size", default=128, show_default=True, help="Input size for the FLOPs column.")
+def models(size):
+    """List the registered generators, critics and presets: parameters and FLOPs."""
     from deblur_tf.models import CRITICS, GENERATORS, PRESETS, build_critic, build_generator
-    rows = [(n, "generator", build_generator(n).count_params()) for n in sorted(GENERATORS)]
-    rows += [(n, f"preset of {PRESETS[n][0]}", build_generator(n).count_params()) for n in sorted(PRESETS)]
-    rows += [(n, "critic", build_critic(n).count_params()) for n in sorted(CRITICS)]
-    for name, kind, params in rows:
-        click.echo(f"{name:28s} {kind:32s} {params / 1e6:6.2f} M params")
+    from deblur_tf.models.flops import count_flops
+    rows = [(n, "generator", build_generator(n)) for n in sorted(GENERATORS)]
+    rows += [(n, f"preset of {PRESETS[n][0]}", build_generator(n)) for n in sorted(PRESETS)]
+    rows += [(n, "critic", build_critic(n)) for n in sorted(CRITICS)]
+    click.echo(f"{'name':28s} {'kind':30s} {'params':>9s} {f'GFLOPs @{size}²':>14s}")
+    for name, kind, model in rows:
+        click.echo(f"{name:28s} {kind:30s} {model.count_params() / 1e6:8.2f}M "
+                   f"{count_flops(model, size, size) / 1e9:14.2f}")
 
 
 def _import_tensorflow_quietly() -> None:

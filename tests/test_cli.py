@@ -139,6 +139,8 @@ def test_models_lists_the_registry(runner):
     result = runner.invoke(cli, ["models"])
     assert result.exit_code == 0
     assert "deblurgan_resnet_compact" in result.output and "patchgan" in result.output
+    compact = next(ln for ln in result.output.splitlines() if ln.startswith("deblurgan_resnet_compact"))
+    assert compact.split()[-2] == "1.97M" and float(compact.split()[-1]) > 1  # params, GFLOPs
 
 
 def _folder_with_bad_files(src_folder, tmp_path):
