@@ -15,5 +15,11 @@ def count_flops(model: keras.Model, height: int = 128, width: int = 128) -> int:
     frozen = convert_variables_to_constants_v2(concrete)
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
-    info = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # the v1 profiler warns about its own deprecated internals
+    try:
+        info = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    finally:
+        logger.setLevel(level)
     return int(info.total_float_ops)
