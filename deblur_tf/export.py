@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from deblur_tf import __version__
-from deblur_tf.io import atomic_path
+from deblur_tf.io import atomic_path, umask
 
 SIGNATURE_UINT8 = "serving_default"
 SIGNATURE_BYTES = "deblur_image_bytes"
@@ -98,6 +98,7 @@ def export_savedmodel(generator: keras.Model, path: str | os.PathLike,
         (tmp / METADATA_FILE).write_text(json.dumps(export_metadata(generator, training_config), indent=2))
         if path.exists():
             shutil.rmtree(path)
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700 folders
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -113,6 +113,12 @@ def encode_image(image: np.ndarray, suffix: str = ".png") -> bytes:
     return encoded.tobytes()
 
 
+def umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path beside ``target``; on success it replaces ``target`` in one rename."""
@@ -123,6 +129,8 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None):
     os.close(fd)
     try:
         yield tmp
+        # mkstemp creates 0600 files; give the output the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

@@ -113,3 +113,13 @@ def test_unknown_model_files_are_clear_errors(tmp_path):
         Deblurrer.load(tmp_path / "m.onnx")
     with pytest.raises(ModelLoadError, match="not a SavedModel"):
         Deblurrer.load(tmp_path)
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+    from deblur_tf.io import write_image
+    write_image(tmp_path / "o.png", np.zeros((4, 4, 3), np.uint8))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(tmp_path / "o.png").st_mode) == 0o666 & ~mask
