@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 import tensorflow as tf
 
@@ -191,10 +189,6 @@ class Deblurrer:
              num_threads: int = 2) -> "Deblurrer":
         return cls(load_backend(path, num_threads), tile=tile, overlap=overlap)
 
-    @property
-    def generator(self):
-        return getattr(self.backend, "generator", None)
-
     def restore_float(self, images: np.ndarray) -> np.ndarray:
         """[N, H, W, 3] float32 in [0, 1] -> same, one image at a time (tiled when large)."""
         return np.stack([restore_tiled(self.backend, np.asarray(im, np.float32), self.tile, self.overlap)
@@ -222,6 +216,3 @@ class Deblurrer:
         if alpha is not None:
             out = np.concatenate([out, alpha], axis=2)
         return out
-
-    def restore_batch(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [self(im) for im in images]

@@ -10,7 +10,7 @@ def instance_norm(name: str | None = None) -> keras.layers.Layer:
     """Instance normalisation: statistics of each image and channel, in training and inference alike.
 
     GroupNormalization with one group per channel is exactly IN and has no running statistics, so
-    exported models normalise over the image itself (tensorflow-addons is not usable with Keras 3).
+    exported models normalise over the image itself (the archived TF Addons package does not work with Keras 3).
     """
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
