@@ -168,6 +168,21 @@ def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str
     return path
 
 
+def export_variants(generator: keras.Model, folder: str | os.PathLike,
+                    representative: Callable | None = None) -> dict[str, Path]:
+    """Every deployable form of a generator, for parity reports and benchmarks: ``savedmodel`` and
+    ``tflite_fp32`` / ``tflite_fp16`` / ``tflite_dynamic`` (+ ``tflite_int8`` when given
+    ``representative`` faces). Returns name -> path inside ``folder``."""
+    folder = Path(folder)
+    paths = {"savedmodel": export_savedmodel(generator, folder / "savedmodel")}
+    for quantize in QUANTIZATIONS:
+        if quantize == "int8" and representative is None:
+            continue
+        name = "tflite_fp32" if quantize == "none" else f"tflite_{quantize}"
+        paths[name] = export_tflite(generator, folder / f"{name}.tflite", quantize, representative)
+    return paths
+
+
 def _convert(converter, quantize: str, representative: Callable | None) -> bytes:
     if quantize == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

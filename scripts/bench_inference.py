@@ -13,7 +13,6 @@ import argparse
 import os
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -24,7 +23,8 @@ tf.config.threading.set_intra_op_parallelism_threads(2)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 
 from bench_report import write_report  # noqa: E402
-from deblur_tf.export import export_savedmodel, export_tflite, representative_faces  # noqa: E402
+from deblur_tf.export import export_variants, representative_faces  # noqa: E402
+from deblur_tf.io import to_uint8  # noqa: E402
 from deblur_tf.inference import KerasBackend, load_backend, load_generator, restore_tiled  # noqa: E402
 
 
@@ -59,14 +59,10 @@ def main():
     sizes = {"128": 128, "256": 256, "512": 512, "1024_tiled": 1024}
     images = {k: rng.random((1, s, s, 3), dtype=np.float32) for k, s in sizes.items()}
     with tempfile.TemporaryDirectory() as tmp:
-        export_savedmodel(generator, Path(tmp) / "sm")
-        backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator),
-                    "savedmodel": load_backend(Path(tmp) / "sm")}
-        calib = representative_faces([np.round(images["128"][0] * 255).astype(np.uint8)] * 4)
-        for q in ("none", "fp16", "dynamic", "int8"):
-            name = "tflite_fp32" if q == "none" else f"tflite_{q}"
-            backends[name] = load_backend(export_tflite(generator, Path(tmp) / f"{name}.tflite", q,
-                                                        calib if q == "int8" else None), num_threads=2)
+        calib = representative_faces([to_uint8(images["128"][0])] * 4)
+        backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator)}
+        backends.update({name: load_backend(path, num_threads=2)
+                         for name, path in export_variants(generator, tmp, calib).items()})
         results = {}
         for name, backend in backends.items():
             results[name] = {}
@@ -84,8 +80,8 @@ def main():
     photo = cv2.resize(skimage.data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     photo = photo.astype(np.float32) / 255
     keras_fn = backends["keras_tf_function"]
-    whole = np.clip(np.round(keras_fn(photo[None])[0] * 255), 0, 255)
-    tiled = np.clip(np.round(restore_tiled(keras_fn, photo, 512, 32) * 255), 0, 255)
+    whole = to_uint8(keras_fn(photo[None])[0]).astype(int)
+    tiled = to_uint8(restore_tiled(keras_fn, photo, 512, 32)).astype(int)
     diff = np.abs(whole - tiled)[32:-32, 32:-32]
     tiling = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
               "p99_abs_diff": float(np.percentile(diff, 99))}

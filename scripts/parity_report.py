@@ -22,8 +22,8 @@ import numpy as np  # noqa: E402
 from bench_report import write_report  # noqa: E402
 from deblur_tf.data import sharp_dataset  # noqa: E402
 from deblur_tf.degrade import Degradation  # noqa: E402
-from deblur_tf.export import (calibration_faces, export_savedmodel, export_tflite,  # noqa: E402
-                              representative_faces)
+from deblur_tf.export import calibration_faces, export_variants, representative_faces  # noqa: E402
+from deblur_tf.io import to_uint8  # noqa: E402
 from deblur_tf.inference import KerasBackend, load_backend, load_generator  # noqa: E402
 from deblur_tf.paths import shared_file  # noqa: E402
 
@@ -61,6 +61,11 @@ def calibration(count: int):
     return calibration_faces(count=count)
 
 
+def restore_uint8(backend, faces: np.ndarray) -> np.ndarray:
+    """Run a backend on uint8 faces one at a time, as an app would; uint8 out."""
+    return np.stack([to_uint8(backend(f[None].astype(np.float32) / 255)[0]) for f in faces])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -70,21 +75,11 @@ def main():
 
     generator = load_generator(args.model)
     faces, source = test_faces(args.faces)
-    keras_out = np.stack([np.clip(np.round(KerasBackend(generator)(f[None].astype(np.float32) / 255)[0] * 255),
-                                  0, 255) for f in faces]).astype(np.uint8)
+    keras_out = restore_uint8(KerasBackend(generator), faces)
     rows, outputs = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
-        export_savedmodel(generator, Path(tmp) / "sm")
-        paths = {"savedmodel": Path(tmp) / "sm"}
-        for q in ("none", "fp16", "dynamic", "int8"):
-            name = "tflite_fp32" if q == "none" else f"tflite_{q}"
-            paths[name] = export_tflite(generator, Path(tmp) / f"{name}.tflite", q,
-                                        calibration(100) if q == "int8" else None)
-        for name, path in paths.items():
-            backend = load_backend(path)
-            out = np.stack([np.clip(np.round(backend(f[None].astype(np.float32) / 255)[0] * 255), 0, 255)
-                            for f in faces]).astype(np.uint8)
-            outputs[name] = out
+        for name, path in export_variants(generator, tmp, calibration(100)).items():
+            out = outputs[name] = restore_uint8(load_backend(path), faces)
             diff = np.abs(out.astype(int) - keras_out)
             rows[name] = {"max_abs_diff": int(diff.max()), "mean_abs_diff": float(diff.mean()),
                           "psnr_vs_keras_db": psnr(out, keras_out),

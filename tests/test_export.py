@@ -110,3 +110,10 @@ def test_serving_client_request_matches_the_signature(exported):
     direct = loaded.signatures[SIGNATURE_UINT8](images=tf.constant(x[None]))["restored"].numpy()[0]
     np.testing.assert_array_equal(restored, direct)
     assert out_name == serving_client.OUTPUT
+
+
+def test_export_variants_writes_every_deployable_form(tiny_generator, tmp_path):
+    from deblur_tf.export import export_variants
+    paths = export_variants(tiny_generator, tmp_path)
+    assert set(paths) == {"savedmodel", "tflite_fp32", "tflite_fp16", "tflite_dynamic"}  # no int8 without faces
+    assert all(p.exists() for p in paths.values())
