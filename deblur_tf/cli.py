@@ -288,11 +288,29 @@ INT8_NOTE = ("int8 TFLite models lose quality to instance normalisation (see the
 @click.option("--tile", default=512, show_default=True, help="Tile size for large photos (px).")
 @click.option("--overlap", default=32, show_default=True, help="Overlap between tiles (px), feathered.")
 @click.option("--compare", is_flag=True, help="Write input | output side by side.")
+@click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
+              show_default=True,
+              help="auto: restore the faces found (detected, aligned like training faces, pasted "
+                   "back), else the whole image; only: faces only, a photo without faces is left "
+                   "unchanged; off: the whole image.")
+@click.option("--background", is_flag=True,
+              help="With faces: also restore the rest of the photo by the whole-image (tiled) path.")
+@click.option("--face-size", default=128, show_default=True,
+              help="Side of the aligned face crop the model sees (it was trained at 128).")
+@click.option("--save-crops", type=click.Path(file_okay=False), default=None,
+              help="Folder for each face's aligned input and restored output.")
+@click.option("--debug", is_flag=True,
+              help="Also write <output>.faces.png: the input with face boxes, landmarks and scores.")
 @click.option("--max-pixels", default=50_000_000, show_default=True,
               help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
-def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overwrite):
-    """Deblur image files, folders (recursive), or - (stdin)."""
+def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, background, face_size,
+           save_crops, debug, max_pixels, overwrite):
+    """Deblur image files, folders (recursive), or - (stdin).
+
+    Faces are found and restored one by one by default (--faces auto); --faces off restores
+    the whole image, which suits photos that are already aligned face crops.
+    """
     import numpy as np
 
     from deblur_tf.inference import Deblurrer, ModelLoadError
@@ -311,6 +329,13 @@ def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overw
     to_stdout = output == "-"
     if to_stdout and len(items) != 1:
         raise click.BadParameter("-o - (stdout) takes exactly one input")
+    if to_stdout and debug:
+        raise click.BadParameter("--debug writes a file beside the output: not with -o -")
+    if not 16 <= face_size <= 1024:
+        raise click.BadParameter(f"--face-size must be in [16, 1024], got {face_size}")
+    if face_mode != "off":
+        from deblur_tf.faces import default_template
+        default_template()  # fail now, not per image, if the face template is missing
     single = len(items) == 1 and (stdin or not Path(inputs[0]).is_dir())
     out_root = Path(output)
     all_inputs = [p for p, _ in items if p is not None]
@@ -322,7 +347,13 @@ def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overw
         try:
             target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
             image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
-            restored = deblurrer(image)
+            restored, faces = _restore_photo(deblurrer, image, face_mode, background, face_size)
+            if face_mode == "only" and not faces:
+                tqdm.write(f"note: no face found in {label}; left unchanged", file=sys.stderr)
+            if save_crops and faces:
+                _save_face_crops(faces, Path(save_crops), rel, all_inputs, overwrite)
+            if debug:
+                _write_debug(image, faces, target, all_inputs, overwrite)
             result = np.concatenate([image, restored], axis=1) if compare else restored
             if to_stdout:
                 sys.stdout.buffer.write(encode_image(result, ".png"))
@@ -340,6 +371,34 @@ def deblur(inputs, output, model_path, tile, overlap, compare, max_pixels, overw
         for line in failures:
             click.echo(f"  {line}", err=True)
         raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+def _restore_photo(deblurrer, image, face_mode: str, background: bool, face_size: int):
+    """(restored image, faces) for one photo under the --faces mode."""
+    if face_mode == "off":
+        return deblurrer(image), []
+    out, faces = deblurrer.restore_faces(image, background=background, face_size=face_size)
+    if not faces and face_mode == "auto" and not background:
+        out = deblurrer(image)
+    return out, faces
+
+
+def _save_face_crops(faces, folder: Path, rel: Path, inputs, overwrite: bool) -> None:
+    from deblur_tf.io import check_output, to_uint8, write_image
+    stem = rel.with_suffix("")
+    for i, face in enumerate(faces):
+        for kind, crop in (("input", face.crop), ("restored", face.restored_crop)):
+            target = check_output(folder / f"{stem}_face{i}_{kind}.png", inputs, overwrite)
+            write_image(target, to_uint8(crop))
+
+
+def _write_debug(image, faces, target: Path, inputs, overwrite: bool) -> None:
+    from deblur_tf.faces import draw_faces
+    from deblur_tf.inference import _split_channels
+    from deblur_tf.io import check_output, to_uint8, write_image
+    rgb, _ = _split_channels(image)
+    path = check_output(target.with_name(target.stem + ".faces.png"), inputs, overwrite)
+    write_image(path, draw_faces(to_uint8(rgb), faces))
 
 
 @cli.command("export")

@@ -33,6 +33,7 @@ def _first_line(e: BaseException) -> str:
 
 class KerasBackend:
     name = "keras"
+    max_batch = 16
 
     def __init__(self, generator):
         self.generator = generator
@@ -56,6 +57,7 @@ class SavedModelBackend:
     """The exported SavedModel's uint8 ``serving_default`` signature (what TF Serving runs)."""
 
     name = "savedmodel"
+    max_batch = 16
 
     def __init__(self, path: Path):
         try:
@@ -183,6 +185,9 @@ class Deblurrer:
             backend = KerasBackend(backend)
         self.backend = backend
         self.tile, self.overlap = int(tile), int(overlap)
+        # Faces are restored in batches where the backend takes them (TFLite runs one at a time).
+        self.face_batch = getattr(backend, "max_batch", 1)
+        self._detector = None
 
     @classmethod
     def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -197,22 +202,78 @@ class Deblurrer:
     def __call__(self, image):
         if isinstance(image, (list, tuple)):
             return [self(im) for im in image]
-        image = np.asarray(image)
-        if image.dtype not in (np.uint8, np.uint16):
-            raise ValueError(f"expected a uint8 or uint16 image, got {image.dtype}")
-        scale = 255.0 if image.dtype == np.uint8 else 65535.0
-        grey = image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1)
-        if grey:
-            rgb = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
-            alpha = None
-        elif image.ndim == 3 and image.shape[2] in (3, 4):
-            rgb, alpha = image[..., :3], (image[..., 3:] if image.shape[2] == 4 else None)
-        else:
-            raise ValueError(f"expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got {image.shape}")
-        restored = restore_tiled(self.backend, rgb.astype(np.float32) / scale, self.tile, self.overlap)
+        rgb, merge = _split_channels(image)
+        return merge(restore_tiled(self.backend, rgb, self.tile, self.overlap))
+
+    def restore_faces(self, image, *, detector=None, background: bool = False, face_size: int = 128,
+                      faces: list | None = None):
+        """Restore the faces of a whole photo and paste them back; returns (image, faces).
+
+        Each face found by ``detector`` (default: MTCNN, see deblur_tf.faces) is aligned like a
+        training crop at ``face_size`` px, restored, and its change is warped back and blended with
+        a feathered mask. The rest of the photo is left as it is, or restored by the whole-image
+        (tiled) path when ``background``. ``faces``: skip detection and use these. With no face
+        found the photo is returned unchanged (or whole-image restored when ``background``).
+        Accepts the same images as ``__call__``; each returned ``Face`` has its box, landmarks,
+        score, transform and how it was aligned.
+        """
+        from deblur_tf import faces as F
+
+        rgb, merge = _split_channels(image)
+        template = F.default_template().scaled(face_size)
+        if faces is None:
+            detector = detector or self.face_detector()
+            faces = detector(to_uint8(rgb))
+        base = restore_tiled(self.backend, rgb, self.tile, self.overlap) if background else rgb
+        if not faces:
+            return merge(base), []
+        crops = []
+        for face in faces:
+            face.transform, face.aligned_by = F.align(face, template)
+            crops.append(F.warp_to_crop(rgb, face.transform, face_size))
+        crops = np.stack(crops)
+        restored = np.concatenate([self.backend(crops[i:i + self.face_batch])
+                                   for i in range(0, len(crops), self.face_batch)])
+        mask = F.feather_mask(face_size)
+        acc = np.zeros_like(rgb)
+        weight = np.zeros(rgb.shape[:2] + (1,), np.float32)
+        for face, crop, out in zip(faces, crops, restored):
+            face.crop, face.restored_crop = crop, out
+            F.paste_residual(acc, weight, out - crop, mask, face.transform)
+        # Overlapping faces share their pixels (weights normalised where they sum above 1); the
+        # faces cover the base photo in proportion to their mask.
+        cover = np.minimum(weight, 1.0)
+        faces_layer = rgb + acc / np.maximum(weight, 1e-6)
+        return merge(cover * faces_layer + (1 - cover) * base), faces
+
+    def face_detector(self):
+        """The default face detector, created on first use (MTCNN builds three small networks)."""
+        if self._detector is None:
+            from deblur_tf.faces import make_detector
+            self._detector = make_detector("mtcnn")
+        return self._detector
+
+
+def _split_channels(image):
+    """(float32 RGB [H, W, 3] in [0, 1], merge) for a uint8/uint16 grey, RGB or RGBA image, where
+    ``merge(restored_rgb)`` rebuilds an image of the input's shape and dtype (alpha untouched)."""
+    image = np.asarray(image)
+    if image.dtype not in (np.uint8, np.uint16):
+        raise ValueError(f"expected a uint8 or uint16 image, got {image.dtype}")
+    scale = 255.0 if image.dtype == np.uint8 else 65535.0
+    grey = image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 1)
+    if grey:
+        rgb = np.repeat(image.reshape(image.shape[0], image.shape[1], 1), 3, axis=2)
+        alpha = None
+    elif image.ndim == 3 and image.shape[2] in (3, 4):
+        rgb, alpha = image[..., :3], (image[..., 3:] if image.shape[2] == 4 else None)
+    else:
+        raise ValueError(f"expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4], got {image.shape}")
+
+    def merge(restored: np.ndarray) -> np.ndarray:
         if grey:
             restored = restored.mean(axis=2, keepdims=image.ndim == 3)
         out = np.clip(np.round(restored * scale), 0, scale).astype(image.dtype)
-        if alpha is not None:
-            out = np.concatenate([out, alpha], axis=2)
-        return out
+        return np.concatenate([out, alpha], axis=2) if alpha is not None else out
+
+    return rgb.astype(np.float32) / scale, merge

@@ -101,7 +101,7 @@ def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
 
 def load_generator_weights(generator: keras.Model, source: str) -> None:
     """Warm start from a ``.keras`` generator file or a run folder (its generator.keras/checkpoint)."""
-    path = Path(source)
+    path = Path(source).expanduser()
     if path.is_dir():
         if (path / "generator.keras").is_file():
             path = path / "generator.keras"

@@ -235,3 +235,48 @@ def test_demo_writes_a_before_after_picture(runner, tiny_run, tmp_path):
     result = runner.invoke(cli, ["demo", "-o", str(out), "--train-tiny", "--train-seconds", "2"])
     assert result.exit_code == 0, result.stderr
     assert "training a tiny model" in result.stderr and "trained" in result.stderr
+
+
+@pytest.fixture()
+def group_photo(tmp_path):
+    """The astronaut twice in a larger canvas (scikit-image's photo; no ../shared)."""
+    import cv2
+    from skimage import data
+    canvas = np.full((420, 640, 3), 110, np.uint8)
+    for x, y, s in ((20, 30, 0.5), (330, 120, 0.55)):
+        small = cv2.resize(data.astronaut(), None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        canvas[y:y + small.shape[0], x:x + small.shape[1]] = small
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), canvas[..., ::-1])
+    return path
+
+
+def test_deblur_restores_faces_with_debug_picture_and_crops(runner, exported, group_photo, tmp_path):
+    import cv2
+    out = tmp_path / "out.png"
+    result = runner.invoke(cli, ["deblur", str(group_photo), "-o", str(out), "--model",
+                                 str(exported / "g.keras"), "--debug", "--save-crops", str(tmp_path / "crops")])
+    assert result.exit_code == 0, result.stderr
+    before, after = cv2.imread(str(group_photo)), cv2.imread(str(out))
+    changed = np.abs(after.astype(int) - before).max(axis=2) > 0
+    assert changed[60:150, 100:150].any() and changed[150:250, 430:480].any()  # both faces
+    assert not changed[:, 600:].any() and not changed[380:, :].any()  # background left as it was
+    assert (tmp_path / "out.faces.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "crops").iterdir()) == [
+        "group_face0_input.png", "group_face0_restored.png", "group_face1_input.png", "group_face1_restored.png"]
+    assert cv2.imread(str(tmp_path / "crops" / "group_face0_input.png")).shape == (128, 128, 3)
+
+
+def test_deblur_face_modes_without_a_face(runner, exported, image_folder, tmp_path):
+    import cv2
+    src = image_folder / "img_3.png"
+    only = runner.invoke(cli, ["deblur", str(src), "-o", str(tmp_path / "only.png"), "--faces", "only",
+                               "--model", str(exported / "g.keras")])
+    assert only.exit_code == 0 and "no face found" in only.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / "only.png")), cv2.imread(str(src)))
+    for mode in ("auto", "off"):  # no face: the whole image is restored
+        result = runner.invoke(cli, ["deblur", str(src), "-o", str(tmp_path / f"{mode}.png"), "--faces", mode,
+                                     "--model", str(exported / "g.keras")])
+        assert result.exit_code == 0, result.stderr
+    assert np.array_equal(cv2.imread(str(tmp_path / "auto.png")), cv2.imread(str(tmp_path / "off.png")))
+    assert not np.array_equal(cv2.imread(str(tmp_path / "auto.png")), cv2.imread(str(src)))

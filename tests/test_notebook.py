@@ -15,4 +15,5 @@ def test_quickstart_notebook_executes(tmp_path):
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "generator updates: 3 critic updates: 15" in text
-    assert sum(1 for o in outputs if "image/png" in o.get("data", {})) == 3
+    assert "'aligned_by': 'landmarks'" in text  # the astronaut's face was found and aligned
+    assert sum(1 for o in outputs if "image/png" in o.get("data", {})) == 4
