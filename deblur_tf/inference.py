@@ -231,7 +231,10 @@ class Deblurrer:
         for face in faces:
             face.transform, face.aligned_by = F.align(face, template)
             crops.append(F.warp_to_crop(rgb, face.transform, face_size))
-        crops = np.stack(crops)
+        # Quantise the crops to the photo's levels: the uint8 backends (SavedModel, TFLite) then see
+        # exactly what Keras sees, and the pasted residual is measured against that same input.
+        levels = 255.0 if np.asarray(image).dtype == np.uint8 else 65535.0
+        crops = np.round(np.stack(crops) * levels) / levels
         restored = np.concatenate([self.backend(crops[i:i + self.face_batch])
                                    for i in range(0, len(crops), self.face_batch)])
         mask = F.feather_mask(face_size)

@@ -187,3 +187,14 @@ def test_the_aligned_crop_of_a_training_crop_is_itself():
 def test_feather_mask_is_one_inside_and_zero_at_the_edge():
     m = feather_mask(128)
     assert m[64, 64] == 1 and m[0, 64] < 0.01 and m[64, 127] < 0.01
+
+
+def test_faces_through_every_backend(detector, exported):
+    """SavedModel (batched uint8) and TFLite (one face at a time) paste back what Keras does."""
+    image, _ = composite([(20, 20, 0.5), (330, 100, 0.55)], canvas=(420, 640))
+    faces = detector(image)
+    assert len(faces) == 2
+    reference, _ = Deblurrer.load(exported / "g.keras").restore_faces(image, faces=faces)
+    for path in ("savedmodel", "g_none.tflite"):
+        out, _ = Deblurrer.load(exported / path).restore_faces(image, faces=faces)
+        assert np.abs(out.astype(int) - reference).max() <= 2, path
