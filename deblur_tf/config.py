@@ -66,6 +66,7 @@ class LossConfig:
 
 @dataclasses.dataclass
 class OptimConfig:
+    optimizer: str = "adam"          # adam | rmsprop (generator; the critic always uses Adam)
     g_learning_rate: float = 1e-4
     d_learning_rate: float = 1e-4
     beta_1: float = 0.5
@@ -233,6 +234,54 @@ def lfw_compact_wgan() -> ExperimentConfig:
                                                               adversarial_weight=0.005),
                             train=TrainConfig(steps=2000, steps_per_epoch=100, n_critic=5,
                                               checkpoint_every=50, mixed_precision=True))
+
+
+# --- each paper's recipe for the seed architectures (compact presets, LFW train) ------------------
+# Loss weights are the papers'. Their perceptual terms were computed with their own feature scaling,
+# so the balance between terms here follows the papers' numbers, not necessarily their effect.
+
+def _paper_recipe(generator: str, loss: LossConfig, optim: OptimConfig | None = None) -> ExperimentConfig:
+    n_critic = 0 if loss.adversarial == "none" else 5
+    return ExperimentConfig(data=_lfw_data(), model=ModelConfig(generator=generator), loss=loss,
+                            optim=optim or OptimConfig(),
+                            train=TrainConfig(steps=2000, steps_per_epoch=100, n_critic=n_critic,
+                                              checkpoint_every=100, mixed_precision=True))
+
+
+@register_experiment("lfw_unet_res_murugan")
+def lfw_unet_res_murugan() -> ExperimentConfig:
+    """Murugan's residual U-Net (compact) with DeblurGAN's loss: WGAN-GP + 100 x perceptual."""
+    return _paper_recipe("unet_res_murugan_compact", LossConfig(l1_weight=0.0, perceptual_weight=100.0))
+
+
+@register_experiment("lfw_ird_chen")
+def lfw_ird_chen() -> ExperimentConfig:
+    """Chen & Chang's IRD generator (compact) with their loss: WGAN-GP + 100 x perceptual + 170 x L1."""
+    return _paper_recipe("ird_chen_compact", LossConfig(l1_weight=170.0, perceptual_weight=100.0))
+
+
+@register_experiment("lfw_unet_enhance_qi")
+def lfw_unet_enhance_qi() -> ExperimentConfig:
+    """Qi et al.'s U-Net + enhancement (compact) with their loss: MSE + 10 x perceptual + WGAN-GP."""
+    return _paper_recipe("unet_enhance_qi_compact",
+                         LossConfig(l1_weight=0.0, mse_weight=1.0, perceptual_weight=10.0))
+
+
+@register_experiment("lfw_fpn_mobilenet")
+def lfw_fpn_mobilenet() -> ExperimentConfig:
+    """DeblurGAN-v2's FPN-MobileNet (compact): 0.5 x MSE + 0.006 x perceptual + 0.01 x adversarial
+    (the paper's weights; its RaGAN-LS critic is replaced by WGAN-GP here)."""
+    return _paper_recipe("fpn_mobilenet_compact",
+                         LossConfig(adversarial_weight=0.01, l1_weight=0.0, mse_weight=0.5,
+                                    perceptual_weight=0.006))
+
+
+@register_experiment("lfw_inception_deepdeblur")
+def lfw_inception_deepdeblur() -> ExperimentConfig:
+    """The DeepDeblur inception baseline (compact): MSE only, RMSProp lr 1e-3, no critic."""
+    return _paper_recipe("inception_deepdeblur_compact",
+                         LossConfig(adversarial="none", l1_weight=0.0, mse_weight=1.0, perceptual_weight=0.0),
+                         OptimConfig(optimizer="rmsprop", g_learning_rate=1e-3))
 
 
 @register_experiment("tiny_cpu")

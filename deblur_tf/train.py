@@ -89,7 +89,13 @@ def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
                     perceptual_weight=cfg.loss.perceptual_weight, perceptual=perceptual)
     o, steps = cfg.optim, cfg.train.steps
     decay_start = int(steps * (1 - o.decay_start_fraction))
-    g_opt = adam(LinearDecaySchedule(o.g_learning_rate, steps, decay_start), o.beta_1, o.beta_2)
+    g_schedule = LinearDecaySchedule(o.g_learning_rate, steps, decay_start)
+    if o.optimizer == "adam":
+        g_opt = adam(g_schedule, o.beta_1, o.beta_2)
+    elif o.optimizer == "rmsprop":
+        g_opt = keras.optimizers.RMSprop(g_schedule)
+    else:
+        raise TrainingError(f"optim.optimizer must be 'adam' or 'rmsprop', got {o.optimizer!r}")
     d_opt = None
     if critic is not None:
         n = cfg.train.n_critic

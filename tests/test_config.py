@@ -55,3 +55,23 @@ def test_recipe_files_in_configs_match_the_registered_experiments():
         assert from_file.train.n_critic == registered.train.n_critic
         assert from_file.train.mixed_precision == registered.train.mixed_precision
         assert from_file.data.degradations == registered.data.degradations
+    # stage 2 of the shipped recipe: stage 1's model, data and losses, another optimiser setting
+    stage1 = apply_overrides(ExperimentConfig(), load_config_file(root / "lfw_compact_warmup.yaml"))
+    stage2 = apply_overrides(ExperimentConfig(), load_config_file(root / "lfw_compact_warmup_stage2.yaml"))
+    assert (stage2.model, stage2.loss, stage2.data) == (stage1.model, stage1.loss, stage1.data)
+    assert stage2.optim.g_learning_rate == 2e-4 and stage2.optim.beta_1 == 0.9
+
+
+def test_paper_recipes_name_registered_models_and_build():
+    from deblur_tf.models import CRITICS, GENERATORS, PRESETS
+    from deblur_tf.train import build_gan
+    for name in ("lfw_unet_res_murugan", "lfw_ird_chen", "lfw_unet_enhance_qi", "lfw_fpn_mobilenet",
+                 "lfw_inception_deepdeblur"):
+        cfg = get_experiment(name)
+        assert cfg.model.generator in GENERATORS or cfg.model.generator in PRESETS
+        assert cfg.model.critic in CRITICS
+    cfg = apply_overrides(get_experiment("lfw_inception_deepdeblur"), {
+        "model": {"generator": "inception_deepdeblur", "generator_args": {"filters": 4, "num_modules": 1,
+                                                                          "branch_filters": 2}}})
+    gan = build_gan(cfg)
+    assert type(gan.g_optimizer).__name__ == "RMSprop" and gan.n_critic == 0

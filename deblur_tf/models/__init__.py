@@ -4,7 +4,9 @@ Importing this package registers every architecture; a new one is one module her
 ``@register_generator("name")`` / ``@register_critic("name")`` decorator and an import below.
 """
 
-from deblur_tf.models import deblurgan_resnet, patchgan  # noqa: F401  (registers them)
+from deblur_tf.models import (deblurgan_resnet, fpn_mobilenet, inception_deepdeblur,  # noqa: F401
+                              ird_chen, markovian10, patchgan, unet_enhance_qi,  # (registers them)
+                              unet_res_murugan)
 from deblur_tf.models.base import ArchModel
 from deblur_tf.models.registry import (CRITICS, GENERATORS, PRESETS, build_critic, build_generator,
                                        register_critic, register_generator, register_preset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import CropToMatch, GlobalSkip, PadToMultiple, ReflectPad, instance_norm
+from deblur_tf.models.layers import PadToMultiple, ReflectPad, instance_norm, residual_output
 from deblur_tf.models.registry import register_generator, register_preset
 
 
@@ -76,9 +76,7 @@ class DeblurGANResNet(ArchModel):
                 x = _conv_in_relu(x, width, 3, name=f"up{i}_")
         x = ReflectPad(3, name="tail_pad")(x)
         x = keras.layers.Conv2D(3, 7, name="tail_conv")(x)
-        residual = keras.layers.Activation("tanh", name="residual", dtype="float32")(x)
-        restored = GlobalSkip(name="global_skip", dtype="float32")(padded, residual)
-        outputs = CropToMatch(name="restored", dtype="float32")(restored, inputs)
+        outputs = residual_output(x, padded, inputs)
         super().__init__(inputs, outputs, dict(
             filters=filters, num_blocks=num_blocks, num_downsampling=num_downsampling,
             dropout=dropout, upsample=upsample, image_shape=tuple(image_shape)), **kwargs)

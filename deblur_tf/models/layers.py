@@ -84,3 +84,60 @@ class GlobalSkip(keras.layers.Layer):
 
     def call(self, image, residual):
         return keras.ops.clip(image + 0.5 * residual, 0.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="deblur_tf")
+class PixelShuffle(keras.layers.Layer):
+    """Sub-pixel up-sampling (Shi et al. 2016): C * r^2 maps -> C maps at r times the size."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        return tf.nn.depth_to_space(x, self.factor)
+
+    def compute_output_shape(self, shape):
+        grow = lambda d: None if d is None else d * self.factor  # noqa: E731
+        return (shape[0], grow(shape[1]), grow(shape[2]), shape[3] // self.factor ** 2)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="deblur_tf")
+class NearestUpsample(keras.layers.Layer):
+    """Nearest-neighbour up-sampling by an integer factor that keeps the static channel count
+    (UpSampling2D on dynamic H x W loses it, and TFLite then cannot convert the next conv)."""
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = int(factor)
+
+    def call(self, x):
+        shape = tf.shape(x)
+        k = self.factor
+        y = tf.image.resize(x, [shape[1] * k, shape[2] * k], method="nearest")
+        return tf.reshape(y, [shape[0], shape[1] * k, shape[2] * k, x.shape[-1]])
+
+    def compute_output_shape(self, shape):
+        grow = lambda d: None if d is None else d * self.factor  # noqa: E731
+        return (shape[0], grow(shape[1]), grow(shape[2]), shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def residual_output(features, padded, inputs):
+    """The generators' shared tail: ``features`` (3 maps) → tanh residual → clip(padded input +
+    residual) (GlobalSkip) → cropped back to the input's size. float32 under mixed precision."""
+    residual = keras.layers.Activation("tanh", name="residual", dtype="float32")(features)
+    restored = GlobalSkip(name="global_skip", dtype="float32")(padded, residual)
+    return CropToMatch(name="restored", dtype="float32")(restored, inputs)
+
+
+def patch_scores(x, output_activation):
+    """The critics' shared tail: a 4x4 conv to one map of patch scores, raw (WGAN-GP) or through
+    ``output_activation`` (e.g. "sigmoid" for BCE)."""
+    x = keras.layers.Conv2D(1, 4, padding="same", name="scores")(x)
+    return keras.layers.Activation(output_activation or "linear", dtype="float32", name="patch_scores")(x)

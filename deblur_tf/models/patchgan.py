@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import instance_norm
+from deblur_tf.models.layers import instance_norm, patch_scores
 from deblur_tf.models.registry import register_critic
 
 
@@ -31,9 +31,7 @@ class PatchGAN(ArchModel):
                                     use_bias=False, name=f"conv{n}")(x)
             x = instance_norm(f"in{n}")(x)
             x = keras.layers.LeakyReLU(0.2, name=f"lrelu{n}")(x)
-        x = keras.layers.Conv2D(1, 4, padding="same", name="scores")(x)
-        outputs = keras.layers.Activation(output_activation or "linear", dtype="float32",
-                                          name="patch_scores")(x)
+        outputs = patch_scores(x, output_activation)
         super().__init__(inputs, outputs, dict(filters=filters, n_layers=n_layers,
                                                output_activation=output_activation,
                                                image_shape=tuple(image_shape)), **kwargs)

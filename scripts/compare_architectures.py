@@ -1,0 +1,105 @@
+"""Train every seed generator with its paper's recipe under the same budget, then compare them.
+
+Budget: the same number of images seen by each generator (``--steps`` generator updates of batch
+8; adversarial recipes also run 5 critic updates per step, so they cost more CPU, which is
+reported). Each run lives in ``--runs/<experiment>`` and resumes if killed; the training CPU time
+is accumulated in ``cpu_seconds.json`` there. Then one evaluation of all generators with the
+quality protocol of ``deblur-tf evaluate`` (LFW test split, camera-shake kernels 13..27 px, noise
+0.01, PSNR / SSIM / LPIPS per kernel size), plus params, FLOPs at 128x128 and time to deblur one
+128x128 face and one 512x512 image — written as JSON + Markdown table + plot.
+
+    python scripts/compare_architectures.py --steps 1500 --limit 100 --runs ~/deblur-runs/compare \\
+        --out docs/comparison.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from deblur_tf.config import apply_overrides, get_experiment  # noqa: E402
+
+EXPERIMENTS = ("lfw_compact_warmup", "lfw_unet_res_murugan", "lfw_ird_chen", "lfw_unet_enhance_qi",
+               "lfw_fpn_mobilenet", "lfw_inception_deepdeblur")
+
+
+def train_all(experiments, steps: int, runs: Path) -> dict:
+    from deblur_tf.train import run
+    cpu = {}
+    for name in experiments:
+        cfg = apply_overrides(get_experiment(name), {"train": {
+            "steps": steps, "steps_per_epoch": min(100, steps), "checkpoint_every": min(100, steps),
+            "verbose": 2}})
+        run_dir = runs / name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ledger = run_dir / "cpu_seconds.json"
+        spent = json.loads(ledger.read_text())["seconds"] if ledger.is_file() else 0.0
+        t0 = time.process_time()
+        result = run(cfg, run_dir)
+        spent += time.process_time() - t0
+        ledger.write_text(json.dumps({"seconds": spent}))
+        if result.stop_signal is not None:
+            sys.exit(f"stopped by a signal during {name}; run the same command again to resume")
+        cpu[name] = {"generator": cfg.model.generator, "cpu_seconds": spent,
+                     "path": str(run_dir / "generator.keras"), "adversarial": cfg.loss.adversarial,
+                     "loss": {k: v for k, v in vars(cfg.loss).items() if k.endswith("_weight") or k == "adversarial"}}
+    return cpu
+
+
+def time_per_image(deblurrer, size: int, repeats: int = 5) -> float:
+    x = np.random.default_rng(0).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    deblurrer(x)
+    t = time.perf_counter()
+    for _ in range(repeats):
+        deblurrer(x)
+    return (time.perf_counter() - t) / repeats
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=1500, help="generator updates per architecture")
+    ap.add_argument("--limit", type=int, default=100, help="LFW test images in the evaluation")
+    ap.add_argument("--runs", type=Path, default=Path.home() / "deblur-runs" / "compare")
+    ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
+    ap.add_argument("--out", default="docs/comparison.json")
+    args = ap.parse_args()
+
+    from deblur_tf.evaluate import evaluate, markdown_table, oracle_baselines, plot_psnr_by_size
+    from deblur_tf.inference import Deblurrer
+    from deblur_tf.metrics import LPIPS, lpips_available
+    from deblur_tf.models.flops import count_flops
+    from deblur_tf.paths import shared_file
+
+    trained = train_all(args.experiments.split(","), args.steps, args.runs.expanduser())
+    deblurrers = {name: Deblurrer.load(info["path"]) for name, info in trained.items()}
+    for name, d in deblurrers.items():
+        g = d.backend.generator
+        trained[name].update(params=int(g.count_params()), gflops_128=count_flops(g, 128, 128) / 1e9,
+                             ms_128=1000 * time_per_image(d, 128), ms_512=1000 * time_per_image(d, 512))
+    results = evaluate({name: d.restore_float for name, d in deblurrers.items()},
+                       str(shared_file("data", "lfw", "splits", "test.txt")),
+                       root=str(shared_file("data", "lfw", "images")), limit=args.limit,
+                       oracles=oracle_baselines(), lpips=LPIPS() if lpips_available() else None)
+    results.pop("kernels")
+    results.update(architectures=trained, steps=args.steps, images_seen=args.steps * 8)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    plot_psnr_by_size(results, str(out.with_suffix(".png")))
+    rows = ["| generator | experiment | params | GFLOPs @128² | ms @128² | ms @512² | training CPU h |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for name, a in trained.items():
+        rows.append(f"| {a['generator']} | {name} | {a['params'] / 1e6:.2f} M | {a['gflops_128']:.2f} | "
+                    f"{a['ms_128']:.0f} | {a['ms_512']:.0f} | {a['cpu_seconds'] / 3600:.2f} |")
+    out.with_suffix(".md").write_text(markdown_table(results) + "\n" + "\n".join(rows) + "\n")
+    print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

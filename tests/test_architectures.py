@@ -1,0 +1,111 @@
+"""Every registered generator and critic: any (odd) size, config round trip, the custom train_step,
+and export to SavedModel / TFLite fp16 within the Export issue's parity bounds. Tiny widths."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deblur_tf.models import CRITICS, GENERATORS, build_critic, build_generator
+
+from conftest import smooth_image
+
+# Small arguments per architecture; a newly registered one must be added here (checked below).
+TINY = {
+    "deblurgan_resnet": dict(filters=8, num_blocks=2),
+    "unet_res_murugan": dict(width=1 / 16, num_blocks=2),
+    "ird_chen": dict(n=4, num_blocks=2),
+    "unet_enhance_qi": dict(filters=8, levels=2, blocks=1),
+    "fpn_mobilenet": dict(alpha=0.35, fpn_filters=16),
+    "inception_deepdeblur": dict(filters=8, num_modules=2, branch_filters=4),
+}
+TINY_CRITICS = {"patchgan": dict(filters=8, n_layers=2), "markovian10": dict(filters=4)}
+
+
+def test_every_registered_architecture_is_tested_here():
+    assert set(TINY) == set(GENERATORS) and set(TINY_CRITICS) == set(CRITICS)
+
+
+@pytest.fixture(scope="module", params=sorted(TINY))
+def generator(request):
+    return build_generator(request.param, **TINY[request.param])
+
+
+def images(n, h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.stack([smooth_image(rng, h, w) for _ in range(n)]).astype(np.float32) / 255
+
+
+@pytest.mark.parametrize("shape", [(1, 33, 47), (2, 17, 21)])
+def test_output_shape_equals_input_shape(generator, shape):
+    y = generator(images(*shape), training=False).numpy()
+    assert y.shape == shape + (3,)
+    assert np.isfinite(y).all() and y.min() >= 0 and y.max() <= 1
+
+
+def test_round_trips_through_config_and_keras_file(generator, tmp_path):
+    x = images(1, 29, 35)
+    clone = type(generator).from_config(generator.get_config())
+    assert clone.get_config() == generator.get_config()
+    assert clone.count_params() == generator.count_params()
+    generator.save(tmp_path / "g.keras")
+    loaded = keras.saving.load_model(tmp_path / "g.keras", compile=False)
+    np.testing.assert_allclose(loaded(x, training=False), generator(x, training=False), atol=1e-5)
+
+
+def test_variant_options_build():
+    for name, kwargs in [("unet_enhance_qi", dict(filters=8, blocks=1, recurrent=True, global_skip=True)),
+                         ("inception_deepdeblur", dict(filters=8, num_modules=1, branch_filters=4,
+                                                       global_skip=False))]:
+        g = build_generator(name, **kwargs)
+        assert g(images(1, 19, 23), training=False).shape == (1, 19, 23, 3)
+        assert type(g).from_config(g.get_config()).count_params() == g.count_params()
+
+
+def fit_a_few_steps(generator, critic):
+    from deblur_tf.gan import DeblurGAN, adam
+    gan = DeblurGAN(generator, critic, n_critic=2, adversarial="wgan-gp", adversarial_weight=0.01)
+    gan.compile(g_optimizer=adam(1e-3), d_optimizer=adam(1e-3))
+    before = [w.numpy().copy() for w in generator.trainable_weights]
+    sharp = images(4, 32, 32, seed=1)
+    blurred = tf.nn.avg_pool2d(sharp, 3, 1, "SAME").numpy()
+    history = gan.fit(tf.data.Dataset.from_tensor_slices((blurred, sharp)).batch(2), epochs=1, verbose=0)
+    assert all(np.isfinite(v).all() for v in history.history.values())
+    assert {"d_loss", "g_loss", "gp"} <= set(history.history)
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, generator.trainable_weights))
+
+
+def test_trains_through_the_custom_train_step(generator):
+    fit_a_few_steps(generator, build_critic("patchgan", **TINY_CRITICS["patchgan"]))
+
+
+def test_markovian10_critic_trains_a_generator():
+    fit_a_few_steps(build_generator("deblurgan_resnet", **TINY["deblurgan_resnet"]),
+                    build_critic("markovian10", **TINY_CRITICS["markovian10"]))
+
+
+def test_exports_with_the_keras_pixels(generator, tmp_path):
+    from deblur_tf.export import SIGNATURE_UINT8, export_savedmodel, export_tflite
+    from deblur_tf.inference import TFLiteBackend
+    x = np.round(images(1, 37, 45, seed=2) * 255).astype(np.uint8)
+    reference = np.clip(np.round(generator(x / 255.0, training=False).numpy() * 255), 0, 255).astype(int)
+    export_savedmodel(generator, tmp_path / "sm", None)
+    served = tf.saved_model.load(str(tmp_path / "sm")).signatures[SIGNATURE_UINT8](images=tf.constant(x))
+    assert np.abs(served["restored"].numpy().astype(int) - reference).max() <= 1
+    export_tflite(generator, tmp_path / "g.tflite", "fp16")
+    out = TFLiteBackend(tmp_path / "g.tflite")(x.astype(np.float32) / 255)
+    diff = np.abs(np.clip(np.round(out * 255), 0, 255).astype(int) - reference)
+    assert diff.max() <= 2 and diff.mean() <= 0.2, (generator.registered_name, diff.max(), diff.mean())
+
+
+@pytest.mark.parametrize("name", sorted(TINY_CRITICS))
+def test_critics_give_patch_maps_raw_or_as_probabilities(name, tmp_path):
+    x = images(2, 64, 64)
+    raw = build_critic(name, **TINY_CRITICS[name])
+    scores = raw(x).numpy()
+    assert scores.shape[0] == 2 and scores.shape[-1] == 1 and scores.shape[1] > 1
+    prob = build_critic(name, output_activation="sigmoid", **TINY_CRITICS[name])
+    p = prob(x).numpy()
+    assert p.min() >= 0 and p.max() <= 1
+    prob.save(tmp_path / "c.keras")
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "c.keras")(x), p, atol=1e-6)
