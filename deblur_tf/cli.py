@@ -44,10 +44,11 @@ def _known_errors() -> tuple[type, ...]:
     from deblur_tf.config import ConfigError
     from deblur_tf.data import DataError
     from deblur_tf.degrade import DegradationConfigError
+    from deblur_tf.faces import FaceError
     from deblur_tf.inference import ModelLoadError
     from deblur_tf.io import ImageReadError, OutputError
     from deblur_tf.train import TrainingError
-    return (ConfigError, DataError, DegradationConfigError, ModelLoadError, ImageReadError,
+    return (ConfigError, DataError, DegradationConfigError, FaceError, ModelLoadError, ImageReadError,
             OutputError, TrainingError, FileNotFoundError)
 
 
@@ -295,6 +296,9 @@ INT8_NOTE = ("int8 TFLite models lose quality to instance normalisation (see the
                    "unchanged; off: the whole image.")
 @click.option("--background", is_flag=True,
               help="With faces: also restore the rest of the photo by the whole-image (tiled) path.")
+@click.option("--face-detector", type=click.Choice(["mtcnn", "mtcnn_sensitive", "haar"]), default="mtcnn",
+              show_default=True, help="mtcnn_sensitive finds more heavily blurred faces (and more false "
+                                      "ones, 2x slower); haar needs OpenCV < 5 and has no landmarks.")
 @click.option("--face-size", default=128, show_default=True,
               help="Side of the aligned face crop the model sees (it was trained at 128).")
 @click.option("--save-crops", type=click.Path(file_okay=False), default=None,
@@ -304,8 +308,8 @@ INT8_NOTE = ("int8 TFLite models lose quality to instance normalisation (see the
 @click.option("--max-pixels", default=50_000_000, show_default=True,
               help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
-def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, background, face_size,
-           save_crops, debug, max_pixels, overwrite):
+def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, background, face_detector,
+           face_size, save_crops, debug, max_pixels, overwrite):
     """Deblur image files, folders (recursive), or - (stdin).
 
     Faces are found and restored one by one by default (--faces auto); --faces off restores
@@ -334,8 +338,9 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     if not 16 <= face_size <= 1024:
         raise click.BadParameter(f"--face-size must be in [16, 1024], got {face_size}")
     if face_mode != "off":
-        from deblur_tf.faces import default_template
+        from deblur_tf.faces import default_template, make_detector
         default_template()  # fail now, not per image, if the face template is missing
+        deblurrer.detector = make_detector(face_detector)
     single = len(items) == 1 and (stdin or not Path(inputs[0]).is_dir())
     out_root = Path(output)
     all_inputs = [p for p, _ in items if p is not None]

@@ -187,7 +187,7 @@ class Deblurrer:
         self.tile, self.overlap = int(tile), int(overlap)
         # Faces are restored in batches where the backend takes them (TFLite runs one at a time).
         self.face_batch = getattr(backend, "max_batch", 1)
-        self._detector = None
+        self.detector = None  # set to any deblur_tf.faces detector; MTCNN when first needed
 
     @classmethod
     def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -250,11 +250,11 @@ class Deblurrer:
         return merge(cover * faces_layer + (1 - cover) * base), faces
 
     def face_detector(self):
-        """The default face detector, created on first use (MTCNN builds three small networks)."""
-        if self._detector is None:
+        """``self.detector``, or MTCNN created on first use (it builds three small networks)."""
+        if self.detector is None:
             from deblur_tf.faces import make_detector
-            self._detector = make_detector("mtcnn")
-        return self._detector
+            self.detector = make_detector("mtcnn")
+        return self.detector
 
 
 def _split_channels(image):
