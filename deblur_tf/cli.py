@@ -399,9 +399,9 @@ def _save_face_crops(faces, folder: Path, rel: Path, inputs, overwrite: bool) ->
 
 def _write_debug(image, faces, target: Path, inputs, overwrite: bool) -> None:
     from deblur_tf.faces import draw_faces
-    from deblur_tf.inference import _split_channels
+    from deblur_tf.inference import split_channels
     from deblur_tf.io import check_output, to_uint8, write_image
-    rgb, _ = _split_channels(image)
+    rgb, _ = split_channels(image)
     path = check_output(target.with_name(target.stem + ".faces.png"), inputs, overwrite)
     write_image(path, draw_faces(to_uint8(rgb), faces))
 

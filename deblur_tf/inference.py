@@ -202,7 +202,7 @@ class Deblurrer:
     def __call__(self, image):
         if isinstance(image, (list, tuple)):
             return [self(im) for im in image]
-        rgb, merge = _split_channels(image)
+        rgb, merge = split_channels(image)
         return merge(restore_tiled(self.backend, rgb, self.tile, self.overlap))
 
     def restore_faces(self, image, *, detector=None, background: bool = False, face_size: int = 128,
@@ -219,7 +219,7 @@ class Deblurrer:
         """
         from deblur_tf import faces as F
 
-        rgb, merge = _split_channels(image)
+        rgb, merge = split_channels(image)
         template = F.default_template().scaled(face_size)
         if faces is None:
             detector = detector or self.face_detector()
@@ -257,7 +257,7 @@ class Deblurrer:
         return self.detector
 
 
-def _split_channels(image):
+def split_channels(image):
     """(float32 RGB [H, W, 3] in [0, 1], merge) for a uint8/uint16 grey, RGB or RGBA image, where
     ``merge(restored_rgb)`` rebuilds an image of the input's shape and dtype (alpha untouched)."""
     image = np.asarray(image)

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_face_detection import blur as blur_with_kernel  # noqa: E402
 from bench_report import write_report  # noqa: E402
 
 from deblur_tf.degrade import trajectory_kernels  # noqa: E402
@@ -55,10 +56,9 @@ def collage(n_faces: int, size=(768, 1024), rotate: bool = False) -> np.ndarray:
 
 
 def blur(image: np.ndarray, kernel_size: int, seed: int = 1, noise: float = 0.01) -> np.ndarray:
-    kernel = trajectory_kernels(kernel_size, 1, np.random.default_rng(seed))[0].astype(np.float32)
-    x = cv2.filter2D(image.astype(np.float32) / 255, -1, kernel[::-1, ::-1], borderType=cv2.BORDER_REFLECT)
-    x += np.random.default_rng(seed).normal(0, noise, x.shape).astype(np.float32)
-    return np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+    """A camera-shake kernel of ``kernel_size`` px drawn from ``seed``, applied as in the detection benchmark."""
+    kernel = trajectory_kernels(kernel_size, 1, np.random.default_rng(seed))[0]
+    return blur_with_kernel(image, kernel, noise, np.random.default_rng(seed))
 
 
 def picture(deblurrer: Deblurrer, out: str, kernel_size: int) -> None:
