@@ -197,6 +197,24 @@ def train(experiment, config_path, overrides, run_dir):
         sys.exit(128 + result.stopped_by_signal)
 
 
+@cli.command("extract")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--step", type=int, default=None, help="Checkpoint step (default: the latest).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .keras file to write.")
+@click.option("--overwrite", is_flag=True)
+def extract(run_dir, step, output, overwrite):
+    """Write a run's generator at one of its checkpoints as a .keras file."""
+    from deblur_tf.io import OutputError, atomic_path, check_output
+    from deblur_tf.train import generator_from_checkpoint
+    if not output.endswith(".keras"):
+        raise OutputError(f"the output must end in .keras, got {output}")
+    check_output(output, [], overwrite)
+    generator = generator_from_checkpoint(run_dir, step)
+    with atomic_path(output) as tmp:
+        generator.save(tmp)
+    click.echo(f"wrote {output}")
+
+
 @cli.command()
 def experiments():
     """List the registered experiments."""

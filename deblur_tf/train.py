@@ -123,6 +123,42 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
     generator.set_weights(loaded.get_weights())
 
 
+def checkpoint_steps(run_dir: str | os.PathLike) -> list[int]:
+    """The steps with a checkpoint in a run folder, oldest first."""
+    state = tf.train.get_checkpoint_state(str(Path(run_dir) / "checkpoints"))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    return sorted(int(p.rsplit("-", 1)[1]) for p in paths if tf.io.gfile.exists(p + ".index"))
+
+
+def generator_from_checkpoint(run_dir: str | os.PathLike, step: int | None = None) -> keras.Model:
+    """A run's generator as it was at checkpoint ``step`` (default: the latest), in float32.
+
+    A run writes ``generator.keras`` only when it finishes; this picks any kept checkpoint, e.g.
+    to compare an adversarial fine-tune at several points against its warm start.
+    """
+    run_dir = Path(run_dir).expanduser()
+    if not (run_dir / "config.yaml").is_file():
+        raise TrainingError(f"{run_dir} is not a run folder (no config.yaml)")
+    steps = checkpoint_steps(run_dir)
+    if not steps:
+        raise TrainingError(f"no checkpoints in {run_dir / 'checkpoints'}")
+    step = steps[-1] if step is None else step
+    if step not in steps:
+        raise TrainingError(f"no checkpoint at step {step} in {run_dir}; kept: "
+                            + ", ".join(str(s) for s in steps))
+    cfg = config_from_dict(load_config_file(run_dir / "config.yaml"))
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        generator = build_generator(cfg.model.generator, **cfg.model.generator_args)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    status = tf.train.Checkpoint(generator=generator).restore(
+        str(run_dir / "checkpoints" / f"ckpt-{step}"))
+    status.expect_partial().assert_existing_objects_matched()
+    return generator
+
+
 def float32_generator(generator: keras.Model) -> keras.Model:
     """The same generator computing in float32 (a mixed-precision one is rebuilt and its float32
     weights copied): exported models must not depend on the training precision."""

@@ -44,7 +44,7 @@ def train_all(experiments, steps: int, runs: Path) -> dict:
         result = run(cfg, run_dir)
         spent += time.process_time() - t0
         ledger.write_text(json.dumps({"seconds": spent}))
-        if result.stop_signal is not None:
+        if result.stopped_by_signal is not None:
             sys.exit(f"stopped by a signal during {name}; run the same command again to resume")
         cpu[name] = {"generator": cfg.model.generator, "cpu_seconds": spent,
                      "path": str(run_dir / "generator.keras"), "adversarial": cfg.loss.adversarial,
@@ -68,16 +68,30 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path.home() / "deblur-runs" / "compare")
     ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
     ap.add_argument("--out", default="docs/comparison.json")
+    ap.add_argument("--reference", action="append", default=[], metavar="NAME=MODEL",
+                    help="also evaluate an already trained model (e.g. the shipped one), reported "
+                         "apart because it did not get the same budget; repeatable")
     args = ap.parse_args()
+    references = {}
+    for item in args.reference:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path).expanduser().exists():
+            sys.exit(f"error: --reference wants NAME=MODEL with an existing model, got {item!r}")
+        references[name] = str(Path(path).expanduser())
 
     from deblur_tf.evaluate import evaluate, markdown_table, oracle_baselines, plot_psnr_by_size
     from deblur_tf.inference import Deblurrer
+    from deblur_tf.io import atomic_path
     from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.models.flops import count_flops
     from deblur_tf.paths import shared_file
 
     trained = train_all(args.experiments.split(","), args.steps, args.runs.expanduser())
     deblurrers = {name: Deblurrer.load(info["path"]) for name, info in trained.items()}
+    for name, path in references.items():
+        deblurrers[name] = Deblurrer.load(path)
+        trained[name] = {"generator": deblurrers[name].backend.generator.name, "path": path,
+                         "reference": True}
     for name, d in deblurrers.items():
         g = d.backend.generator
         trained[name].update(params=int(g.count_params()), gflops_128=count_flops(g, 128, 128) / 1e9,
@@ -90,15 +104,53 @@ def main() -> None:
     results.update(architectures=trained, steps=args.steps, images_seen=args.steps * 8)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    plot_psnr_by_size(results, str(out.with_suffix(".png")))
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
+    plot_comparison(results, str(out.with_suffix(".png")))
     rows = ["| generator | experiment | params | GFLOPs @128² | ms @128² | ms @512² | training CPU h |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for name, a in trained.items():
+        cpu = "reference" if a.get("reference") else f"{a['cpu_seconds'] / 3600:.2f}"
         rows.append(f"| {a['generator']} | {name} | {a['params'] / 1e6:.2f} M | {a['gflops_128']:.2f} | "
-                    f"{a['ms_128']:.0f} | {a['ms_512']:.0f} | {a['cpu_seconds'] / 3600:.2f} |")
-    out.with_suffix(".md").write_text(markdown_table(results) + "\n" + "\n".join(rows) + "\n")
+                    f"{a['ms_128']:.0f} | {a['ms_512']:.0f} | {cpu} |")
+    budget = (f"Budget: {args.steps} generator updates of batch 8 = {args.steps * 8} training images "
+              f"seen per architecture; {results['count']} LFW test images x {len(results['sizes'])} "
+              f"kernel sizes.\n\n")
+    with atomic_path(out.with_suffix(".md")) as tmp:
+        Path(tmp).write_text(budget + markdown_table(results) + "\n" + "\n".join(rows) + "\n")
     print(out.with_suffix(".md").read_text())
+
+
+def plot_comparison(results: dict, path: str) -> None:
+    """PSNR by kernel size (left) and LPIPS against time per 512x512 image (right)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deblur_tf.io import atomic_path
+    sizes = results["sizes"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name in results["overall"]:
+        axes[0].plot(sizes, [results["per_size"][s][name]["psnr"] for s in sizes], "o-", label=name)
+    axes[0].set_xlabel("kernel size (px)")
+    axes[0].set_ylabel("PSNR (dB)")
+    axes[0].legend(fontsize=7)
+    axes[0].grid(alpha=0.3)
+    metric = "lpips" if "lpips" in next(iter(results["overall"].values())) else "psnr"
+    for name, a in results["architectures"].items():
+        axes[1].scatter(a["ms_512"], results["overall"][name][metric],
+                        marker="s" if a.get("reference") else "o")
+        axes[1].annotate(name, (a["ms_512"], results["overall"][name][metric]), fontsize=7)
+    axes[1].axhline(results["overall"]["blurred"][metric], color="grey", ls="--", lw=1)
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("ms per 512x512 image (CPU, 2 cores)")
+    axes[1].set_ylabel(metric.upper() + (" (lower is better)" if metric == "lpips" else ""))
+    axes[1].grid(alpha=0.3)
+    fig.suptitle(f"{results['steps']} generator updates ({results['images_seen']} images) each")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -104,3 +104,23 @@ def test_mixed_precision_run_exports_a_float32_generator(image_folder, tmp_path)
     assert all(layer.compute_dtype == "float32" for layer in generator.layers)
     x = np.random.default_rng(0).random((1, 16, 16, 3), dtype=np.float32)
     assert generator(x).dtype == "float32"
+
+
+def test_extract_writes_the_generator_of_any_kept_checkpoint(tiny_run, tmp_path):
+    import keras
+    from click.testing import CliRunner
+
+    from deblur_tf.cli import cli
+    final = keras.saving.load_model(tiny_run / "generator.keras")
+    runner = CliRunner()
+    for step in (2, 4):
+        r = runner.invoke(cli, ["extract", str(tiny_run), "--step", str(step),
+                                "-o", str(tmp_path / f"g{step}.keras")])
+        assert r.exit_code == 0, r.output
+    at4 = keras.saving.load_model(tmp_path / "g4.keras")
+    at2 = keras.saving.load_model(tmp_path / "g2.keras")
+    for a, b in zip(at4.get_weights(), final.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(at2.get_weights(), final.get_weights()))
+    r = runner.invoke(cli, ["extract", str(tiny_run), "--step", "3", "-o", str(tmp_path / "g3.keras")])
+    assert r.exit_code != 0 and "kept: 2, 4" in r.output and "Traceback" not in r.output
