@@ -64,6 +64,31 @@ def test_mixed_kernel_bank_follows_its_weights():
     assert np.allclose(bank.kernels.sum(axis=(1, 2)), 1, atol=1e-5)
 
 
+def test_damage_occludes_rectangles_and_keeps_the_clean_target():
+    image = flat(0.5, 96)
+    chain = Degradation([{"op": "damage", "regions": 2, "size": [0.2, 0.3], "fill": "black"}])
+    out, sharp, _ = chain(image, tf.constant([0, 1]))
+    hit = np.all(out.numpy() == 0.0, axis=-1)
+    assert np.array_equal(sharp.numpy(), image.numpy())  # the target is the undamaged face
+    assert set(np.unique(out.numpy())) == {0.0, 0.5}
+    # two rectangles of sides 20-30 % of 96 px (they may overlap): 0.04-0.18 of the image
+    assert 0.035 < hit.mean() < 0.185
+    rows, cols = np.where(hit)
+    assert hit[rows.min():rows.max() + 1, cols.min():cols.max() + 1].mean() > 0.3  # blocks, not speckle
+    noisy, _, _ = Degradation([{"op": "damage", "regions": [1, 1], "fill": "noise"}])(image, tf.constant([0, 1]))
+    assert len(np.unique(noisy.numpy())) > 100
+    none, _, _ = Degradation([{"op": "damage", "regions": 0}])(image, tf.constant([0, 1]))
+    assert np.array_equal(none.numpy(), image.numpy())
+
+
+def test_damage_runs_inside_a_tf_data_pipeline():
+    chain = Degradation([{"op": "damage", "regions": [1, 3], "fill": "colour"}])
+    ds = tf.data.Dataset.range(4).map(lambda i: chain(flat(0.5, 32), tf.stack([i, i]))[0])
+    outs = [x.numpy() for x in ds]
+    assert all(x.shape == (32, 32, 3) for x in outs)
+    assert not np.array_equal(outs[0], outs[1])
+
+
 @pytest.mark.parametrize("steps,match", [
     ([{"op": "sharpen"}], "unknown degradation op"),
     ([{"op": "gaussian_noise", "sigmaa": 1}], "unknown key"),
@@ -71,6 +96,9 @@ def test_mixed_kernel_bank_follows_its_weights():
     ([{"op": "blur", "kernels": [{"type": "zigzag"}]}], "unknown kernel type"),
     ([{"op": "gaussian_noise", "sigma": [0.2, 0.1]}], "above"),
     (["blur"], "needs an 'op'"),
+    ([{"op": "damage", "fill": "tartan"}], "damage.fill"),
+    ([{"op": "damage", "size": [0.1, 1.5]}], "fraction"),
+    ([{"op": "damage", "regions": [0.5, 2]}], "whole numbers"),
 ])
 def test_bad_chain_configs_are_rejected(steps, match):
     with pytest.raises(DegradationConfigError, match=match):

@@ -14,6 +14,11 @@ Example (YAML)::
       - {op: poisson_noise, peak: [100, 1000], p: 0.2}
       - {op: impulse_noise, amount: [0.0, 0.01], p: 0.1}
       - {op: jpeg, quality: [50, 95], p: 0.3}
+      - {op: damage, regions: [1, 3], size: [0.05, 0.25], fill: noise, p: 0.2}
+
+``damage`` occludes ``regions`` random rectangles whose sides are a fraction ``size`` of the image's,
+filled with ``noise``, ``black`` or one random ``colour``; the target stays the clean image, so a
+model trained with it learns to inpaint (Murugan 2018's "heavily damaged" faces).
 
 A parameter is a number (fixed) or ``[low, high]`` (drawn uniformly per sample); every step has an
 application probability ``p`` (default 1). Blur, if present, must come first: it is applied to a
@@ -177,6 +182,26 @@ def _noise_step(name: str, params: dict) -> Callable:
     return apply
 
 
+_DAMAGE_PARAMS = {"regions": [1, 3], "size": [0.05, 0.25], "fill": "noise"}
+
+
+def _damage_step(params: dict) -> Callable:
+    lo, hi = _range(params["regions"], "damage.regions")
+    if lo < 0 or lo != int(lo) or hi != int(hi):
+        raise DegradationConfigError(f"damage.regions must be whole numbers >= 0, got {params['regions']!r}")
+    size = _range(params["size"], "damage.size")
+    if not 0 < size[0] <= size[1] <= 1:
+        raise DegradationConfigError(f"damage.size is a fraction of the image side in (0, 1], got {params['size']!r}")
+    if params["fill"] not in ops.DAMAGE_FILLS:
+        raise DegradationConfigError(f"damage.fill must be one of {list(ops.DAMAGE_FILLS)}, got {params['fill']!r}")
+
+    def apply(image, seed):
+        regions = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 1),
+                                              int(lo), int(hi) + 1, dtype=tf.int32)
+        return ops.damage_regions(image, regions, int(hi), size, params["fill"], seed)
+    return apply
+
+
 class Degradation:
     """A configured chain: ``degrade(window, seed) -> (blurred, sharp, kernel_index)``.
 
@@ -207,9 +232,11 @@ class Degradation:
             elif name in _STEP_PARAMS:
                 params = _pop_known(spec, _STEP_PARAMS[name], name)
                 self._steps.append(_Step(name, p, _noise_step(name, params)))
+            elif name == "damage":
+                self._steps.append(_Step(name, p, _damage_step(_pop_known(spec, _DAMAGE_PARAMS, name))))
             else:
                 raise DegradationConfigError(
-                    f"unknown degradation op {name!r}; choose from {['blur', *_STEP_PARAMS]}")
+                    f"unknown degradation op {name!r}; choose from {['blur', *_STEP_PARAMS, 'damage']}")
         self._bank_tensor = None if self.bank is None else tf.constant(self.bank.kernels)
 
     @classmethod

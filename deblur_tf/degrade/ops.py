@@ -60,3 +60,49 @@ def jpeg(image: tf.Tensor, quality) -> tf.Tensor:
     image = tf.clip_by_value(image, 0.0, 1.0)
     out = tf.image.adjust_jpeg_quality(image, tf.cast(quality, tf.int32))
     return tf.reshape(out, tf.shape(image))
+
+
+DAMAGE_FILLS = ("noise", "black", "colour")
+
+
+def damage_mask(shape, regions, max_regions: int, size, seed) -> tf.Tensor:
+    """[H, W, 1] float mask (1 = damaged) of ``regions`` random axis-aligned rectangles.
+
+    Each rectangle's sides are a fraction ``size`` (a [2] tensor: low, high) of the image's; they may
+    overlap. ``max_regions`` is a Python int so the loop is unrolled in the graph; rectangles past
+    ``regions`` (a scalar tensor) are switched off.
+    """
+    h, w = shape[0], shape[1]
+    ys = tf.range(h, dtype=tf.float32)[:, None]
+    xs = tf.range(w, dtype=tf.float32)[None, :]
+    hw = tf.cast(tf.stack([h, w]), tf.float32)
+    mask = tf.zeros([h, w], tf.float32)
+    for i in range(max_regions):
+        u = tf.random.stateless_uniform([4], tf.random.experimental.stateless_fold_in(seed, i))
+        side = (size[0] + (size[1] - size[0]) * u[:2]) * hw        # rectangle height, width
+        corner = u[2:] * (hw - side)                               # top-left inside the image
+        inside = ((ys >= corner[0]) & (ys < corner[0] + side[0])
+                  & (xs >= corner[1]) & (xs < corner[1] + side[1]))
+        on = tf.cast(inside, tf.float32) * tf.cast(i < regions, tf.float32)
+        mask = tf.maximum(mask, on)
+    return mask[..., None]
+
+
+def damage_regions(image: tf.Tensor, regions, max_regions: int, size, fill: str, seed) -> tf.Tensor:
+    """Occlude random rectangles (scratches, stickers, torn corners) — the model must inpaint them.
+
+    ``fill``: "noise" (uniform per pixel), "black", or "colour" (one random colour per image).
+    """
+    mask = damage_mask(tf.shape(image), regions, max_regions, tf.cast(size, tf.float32),
+                       tf.random.experimental.stateless_fold_in(seed, 1))
+    fill_seed = tf.random.experimental.stateless_fold_in(seed, 2)
+    if fill == "noise":
+        value = tf.random.stateless_uniform(tf.shape(image), fill_seed, dtype=image.dtype)
+    elif fill == "black":
+        value = tf.zeros_like(image)
+    elif fill == "colour":
+        value = tf.zeros_like(image) + tf.random.stateless_uniform([3], fill_seed, dtype=image.dtype)
+    else:
+        raise ValueError(f"damage fill must be one of {DAMAGE_FILLS}, got {fill!r}")
+    mask = tf.cast(mask, image.dtype)
+    return image * (1 - mask) + value * mask
