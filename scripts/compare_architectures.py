@@ -10,6 +10,13 @@ quality protocol of ``deblur-tf evaluate`` (LFW test split, camera-shake kernels
 
     python scripts/compare_architectures.py --steps 1500 --limit 100 --runs ~/deblur-runs/compare \\
         --out docs/comparison.json
+
+Times measured while something else shares the cores are worthless; ``--retime`` re-measures the
+two time columns of an existing comparison on an idle machine (time does not depend on the weights,
+so each registered architecture is rebuilt untrained; references are loaded from their files) and
+rewrites the JSON, table and plot:
+
+    python scripts/compare_architectures.py --retime --out docs/comparison.json
 """
 
 from __future__ import annotations
@@ -68,6 +75,8 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path.home() / "deblur-runs" / "compare")
     ap.add_argument("--experiments", default=",".join(EXPERIMENTS))
     ap.add_argument("--out", default="docs/comparison.json")
+    ap.add_argument("--retime", action="store_true",
+                    help="only re-measure ms @128 / @512 of the comparison in --out, then rewrite it")
     ap.add_argument("--reference", action="append", default=[], metavar="NAME=MODEL",
                     help="also evaluate an already trained model (e.g. the shipped one), reported "
                          "apart because it did not get the same budget; repeatable")
@@ -79,12 +88,22 @@ def main() -> None:
             sys.exit(f"error: --reference wants NAME=MODEL with an existing model, got {item!r}")
         references[name] = str(Path(path).expanduser())
 
-    from deblur_tf.evaluate import evaluate, markdown_table, oracle_baselines, plot_psnr_by_size
+    from deblur_tf.evaluate import evaluate, oracle_baselines
     from deblur_tf.inference import Deblurrer
-    from deblur_tf.io import atomic_path
     from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.models.flops import count_flops
     from deblur_tf.paths import shared_file
+
+    out = Path(args.out)
+    if args.retime:
+        if not out.is_file():
+            sys.exit(f"error: --retime needs an existing comparison, {out} not found")
+        results = json.loads(out.read_text())
+        results["per_size"] = {int(k): v for k, v in results["per_size"].items()}  # JSON keys are str
+        retime(results["architectures"])
+        results["timing"] = "re-measured alone with `--retime`"
+        write_report(results, out)
+        return
 
     trained = train_all(args.experiments.split(","), args.steps, args.runs.expanduser())
     deblurrers = {name: Deblurrer.load(info["path"]) for name, info in trained.items()}
@@ -101,21 +120,46 @@ def main() -> None:
                        root=str(shared_file("data", "lfw", "images")), limit=args.limit,
                        oracles=oracle_baselines(), lpips=LPIPS() if lpips_available() else None)
     results.pop("kernels")
-    results.update(architectures=trained, steps=args.steps, images_seen=args.steps * 8)
-    out = Path(args.out)
+    results.update(architectures=trained, steps=args.steps, images_seen=args.steps * 8,
+                   timing="measured in the same run as the evaluation",
+                   command=" ".join(["python scripts/compare_architectures.py", *sys.argv[1:]]))
     out.parent.mkdir(parents=True, exist_ok=True)
+    write_report(results, out)
+
+
+def retime(architectures: dict) -> None:
+    """Re-measure ms_128 / ms_512 in place, one architecture at a time."""
+    from deblur_tf.inference import Deblurrer
+    from deblur_tf.models import build_generator
+    for name, a in architectures.items():
+        if a.get("reference"):
+            d = Deblurrer.load(a["path"])
+        else:
+            d = Deblurrer(build_generator(a["generator"]))
+        a.update(ms_128=1000 * time_per_image(d, 128), ms_512=1000 * time_per_image(d, 512))
+        print(f"{name}: {a['ms_128']:.0f} ms @128, {a['ms_512']:.0f} ms @512", flush=True)
+
+
+def write_report(results: dict, out: Path) -> None:
+    """JSON, Markdown table and plot, each written atomically."""
+    from deblur_tf.evaluate import markdown_table
+    from deblur_tf.io import atomic_path
     with atomic_path(out) as tmp:
         Path(tmp).write_text(json.dumps(results, indent=2) + "\n")
     plot_comparison(results, str(out.with_suffix(".png")))
     rows = ["| generator | experiment | params | GFLOPs @128² | ms @128² | ms @512² | training CPU h |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
-    for name, a in trained.items():
+    for name, a in results["architectures"].items():
         cpu = "reference" if a.get("reference") else f"{a['cpu_seconds'] / 3600:.2f}"
         rows.append(f"| {a['generator']} | {name} | {a['params'] / 1e6:.2f} M | {a['gflops_128']:.2f} | "
                     f"{a['ms_128']:.0f} | {a['ms_512']:.0f} | {cpu} |")
-    budget = (f"Budget: {args.steps} generator updates of batch 8 = {args.steps * 8} training images "
-              f"seen per architecture; {results['count']} LFW test images x {len(results['sizes'])} "
-              f"kernel sizes.\n\n")
+    steps = results["steps"]
+    budget = (f"Budget: {steps} generator updates of batch 8 = {results['images_seen']} training "
+              f"images seen per architecture; {results['count']} LFW test images x "
+              f"{len(results['sizes'])} kernel sizes. The quality table's \"ms / image\" was measured "
+              f"during the evaluation; the ms columns below were {results.get('timing', 'measured in the same run')} "
+              f"(2 CPU threads, Keras backend, one image per call).\n\n"
+              f"Made by `{results.get('command', 'scripts/compare_architectures.py')}`.\n\n")
     with atomic_path(out.with_suffix(".md")) as tmp:
         Path(tmp).write_text(budget + markdown_table(results) + "\n" + "\n".join(rows) + "\n")
     print(out.with_suffix(".md").read_text())
@@ -129,25 +173,29 @@ def plot_comparison(results: dict, path: str) -> None:
 
     from deblur_tf.io import atomic_path
     sizes = results["sizes"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    colour = {}
     for name in results["overall"]:
-        axes[0].plot(sizes, [results["per_size"][s][name]["psnr"] for s in sizes], "o-", label=name)
+        line, = axes[0].plot(sizes, [results["per_size"][s][name]["psnr"] for s in sizes], "o-", label=name)
+        colour[name] = line.get_color()
     axes[0].set_xlabel("kernel size (px)")
     axes[0].set_ylabel("PSNR (dB)")
-    axes[0].legend(fontsize=7)
     axes[0].grid(alpha=0.3)
     metric = "lpips" if "lpips" in next(iter(results["overall"].values())) else "psnr"
     for name, a in results["architectures"].items():
-        axes[1].scatter(a["ms_512"], results["overall"][name][metric],
+        axes[1].scatter(a["ms_512"], results["overall"][name][metric], color=colour[name],
                         marker="s" if a.get("reference") else "o")
         axes[1].annotate(name, (a["ms_512"], results["overall"][name][metric]), fontsize=7)
-    axes[1].axhline(results["overall"]["blurred"][metric], color="grey", ls="--", lw=1)
+    axes[1].axhline(results["overall"]["blurred"][metric], color=colour["blurred"], ls="--", lw=1)
+    axes[1].annotate("blurred input", (0.01, results["overall"]["blurred"][metric]), fontsize=7,
+                     xycoords=("axes fraction", "data"))
     axes[1].set_xscale("log")
     axes[1].set_xlabel("ms per 512x512 image (CPU, 2 cores)")
     axes[1].set_ylabel(metric.upper() + (" (lower is better)" if metric == "lpips" else ""))
     axes[1].grid(alpha=0.3)
     fig.suptitle(f"{results['steps']} generator updates ({results['images_seen']} images) each")
-    fig.tight_layout()
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=5, fontsize=8)
+    fig.tight_layout(rect=(0, 0.13, 1, 1))
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
