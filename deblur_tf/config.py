@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 import yaml
 
+from deblur_tf.data import FaceAugment
 from deblur_tf.degrade import DEFAULT_DEGRADATIONS
 from deblur_tf.paths import shared_dir
 
@@ -41,6 +42,7 @@ class DataConfig:
     seed: int = 0
     degradations: list = dataclasses.field(default_factory=lambda: [dict(d) for d in DEFAULT_DEGRADATIONS])
     frames_per_blur: int = 7         # video: frames averaged into one blurred image
+    augment: FaceAugment = dataclasses.field(default_factory=FaceAugment)  # training only
 
 
 @dataclasses.dataclass
@@ -101,6 +103,47 @@ class ExperimentConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def validate(self) -> "ExperimentConfig":
+        """Check every value's range and choice; raise ConfigError naming the key. Returns self."""
+        d, m, lo, o, t = self.data, self.model, self.loss, self.optim, self.train
+        checks = [
+            ("data.kind", d.kind in ("sharp", "paired", "video"), "one of sharp, paired, video"),
+            ("data.image_size", d.image_size >= 16, "at least 16"),
+            ("data.batch_size", d.batch_size >= 1, "at least 1"),
+            ("data.val_batches", d.val_batches >= 1, "at least 1"),
+            ("data.center_crop", d.center_crop is None or d.center_crop >= 1, "null or at least 1"),
+            ("data.jitter", d.jitter >= 0, "at least 0"),
+            ("data.frames_per_blur", d.frames_per_blur >= 1, "at least 1"),
+            ("loss.adversarial", lo.adversarial in ("wgan-gp", "bce", "none"), "one of wgan-gp, bce, none"),
+            ("optim.optimizer", o.optimizer in ("adam", "rmsprop"), "adam or rmsprop"),
+            ("optim.g_learning_rate", o.g_learning_rate > 0, "above 0"),
+            ("optim.d_learning_rate", o.d_learning_rate > 0, "above 0"),
+            ("optim.beta_1", 0 <= o.beta_1 < 1, "in [0, 1)"),
+            ("optim.beta_2", 0 <= o.beta_2 < 1, "in [0, 1)"),
+            ("optim.decay_start_fraction", 0 <= o.decay_start_fraction <= 1, "in [0, 1]"),
+            ("train.steps", t.steps >= 1, "at least 1"),
+            ("train.steps_per_epoch", t.steps_per_epoch >= 1, "at least 1"),
+            ("train.n_critic", t.n_critic >= 0, "at least 0"),
+            ("train.checkpoint_every", t.checkpoint_every >= 1, "at least 1"),
+            ("train.keep_checkpoints", t.keep_checkpoints >= 1, "at least 1"),
+            ("train.tensorboard_every", t.tensorboard_every >= 1, "at least 1"),
+            ("train.verbose", t.verbose in (0, 1, 2), "0, 1 or 2"),
+        ]
+        for name in ("gp_weight", "adversarial_weight", "l1_weight", "mse_weight", "perceptual_weight"):
+            checks.append((f"loss.{name}", getattr(lo, name) >= 0, "at least 0"))
+        for key, ok, expected in checks:
+            if not ok:
+                section, field = key.split(".")
+                value = getattr(getattr(self, section), field)
+                raise ConfigError(f"config key '{key}' must be {expected}, got {value!r}")
+        if not m.generator:
+            raise ConfigError("config key 'model.generator' is empty")
+        try:
+            d.augment.validate()
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        return self
 
 
 # --- overriding ----------------------------------------------------------------------------------
@@ -286,6 +329,55 @@ def lfw_inception_deepdeblur() -> ExperimentConfig:
     return _paper_recipe("inception_deepdeblur_compact",
                          LossConfig(adversarial="none", l1_weight=0.0, mse_weight=1.0, perceptual_weight=0.0),
                          OptimConfig(optimizer="rmsprop", g_learning_rate=1e-3))
+
+
+# --- the robust recipe (issue 12): blur, noise and framing the model never saw must not break it ---
+
+ROBUST_DEGRADATIONS: list[dict] = [
+    {"op": "clean", "p": 0.05},
+    {"op": "blur", "per_sample": True, "max_size": 31, "kernels": [
+        {"type": "identity", "weight": 0.08},
+        {"type": "trajectory", "sizes": list(range(3, 32, 2)), "weight": 0.30},
+        {"type": "spline", "sizes": list(range(5, 32, 2)), "weight": 0.18},
+        {"type": "shake_defocus", "sizes": list(range(5, 32, 2)), "radius": [0.5, 2.5], "weight": 0.14},
+        {"type": "motion", "length": [1.5, 29], "weight": 0.08},
+        {"type": "disk", "radius": [0.5, 6], "weight": 0.07},
+        {"type": "gaussian", "sigma": [0.3, 3.5], "weight": 0.07},
+        {"type": "anisotropic_gaussian", "sigma": [0.3, 4.0], "weight": 0.08}]},
+    {"op": "rescale", "factor": [1.0, 3.0], "p": 0.2},
+    {"op": "gaussian_noise", "sigma": [0.0, 0.03], "p": 0.8},
+    {"op": "poisson_noise", "peak": [200, 2000], "p": 0.2},
+    {"op": "jpeg", "quality": [30, 95], "p": 0.4},
+]
+
+ROBUST_AUGMENT = FaceAugment(crop=[110, 200], shift=0.05, rotation=10.0, brightness=0.05,
+                             contrast=0.15, gamma=0.2)
+
+
+def _robust(generator: str, steps: int) -> ExperimentConfig:
+    data = dataclasses.replace(_lfw_data(), degradations=[dict(d) for d in ROBUST_DEGRADATIONS],
+                               augment=dataclasses.replace(ROBUST_AUGMENT), jitter=0)
+    return ExperimentConfig(data=data, model=ModelConfig(generator=generator),
+                            loss=LossConfig(adversarial="none"),
+                            optim=OptimConfig(g_learning_rate=3e-4, beta_1=0.9, decay_start_fraction=0.3),
+                            train=TrainConfig(steps=steps, steps_per_epoch=500, n_critic=0,
+                                              checkpoint_every=250, keep_checkpoints=2,
+                                              mixed_precision=True))
+
+
+@register_experiment("lfw_robust_nafnet")
+def lfw_robust_nafnet() -> ExperimentConfig:
+    """v2 content warm-up: NAFNet (compact) on the robust distribution — kernels of eight
+    families drawn per sample (1–31 px), rescaling, noise, JPEG, clean samples, and faces at
+    crop 110–200 px, tilted and re-lit. L1 + 0.01 perceptual, bf16."""
+    return _robust("nafnet_compact", 120000)
+
+
+@register_experiment("lfw_robust_resnet")
+def lfw_robust_resnet() -> ExperimentConfig:
+    """The compact DeblurGAN ResNet (v1's architecture) on the same robust recipe, for the
+    equal-budget comparison with lfw_robust_nafnet."""
+    return _robust("deblurgan_resnet_compact", 120000)
 
 
 @register_experiment("tiny_cpu")

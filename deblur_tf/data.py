@@ -12,6 +12,8 @@ given seed regardless of parallelism.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -117,6 +119,77 @@ def face_crop_window(image: tf.Tensor, face_size: int, margin: int, center_crop:
     return tf.image.resize(window, [out, out], method="area" if src > out else "bilinear")
 
 
+@dataclasses.dataclass
+class FaceAugment:
+    """Training-time variation of the sharp face itself (before any degradation), so a model sees
+    faces framed, lit and tilted as real photos are, not only LFW's fixed crop. All off by default.
+
+    crop: [low, high] source px taken as the face (drawn per sample; LFW's protocol fixes 150).
+        Needs images of faces centred as in LFW; replaces ``center_crop`` / ``jitter`` in training.
+    shift: largest shift of the face centre, as a fraction of the output size.
+    rotation: largest in-plane rotation, degrees (either way).
+    brightness: largest additive change; contrast: largest relative change about the mean;
+    gamma: largest factor of the gamma change (0.2 -> gamma in [1/1.2, 1.2]).
+    """
+    crop: list | None = None
+    shift: float = 0.0
+    rotation: float = 0.0
+    brightness: float = 0.0
+    contrast: float = 0.0
+    gamma: float = 0.0
+
+    def validate(self) -> None:
+        if self.crop is not None:
+            if (not isinstance(self.crop, (list, tuple)) or len(self.crop) != 2
+                    or not 0 < float(self.crop[0]) <= float(self.crop[1])):
+                raise DataError(f"augment.crop must be [low, high] with 0 < low <= high, got {self.crop!r}")
+        for name in ("shift", "rotation", "brightness", "contrast", "gamma"):
+            if getattr(self, name) < 0:
+                raise DataError(f"augment.{name} must be >= 0, got {getattr(self, name)}")
+
+    @property
+    def photometric(self) -> bool:
+        return bool(self.brightness or self.contrast or self.gamma)
+
+
+def augmented_face_window(image: tf.Tensor, face_size: int, margin: int, augment: FaceAugment,
+                          seed) -> tf.Tensor:
+    """A face window with ``margin`` px of context at a random scale, position and tilt.
+
+    The whole photo is first resized so that a crop of side U(augment.crop) becomes ``face_size``
+    (area averaging when shrinking: no aliasing in the sharp target), then one bilinear
+    rotation + shift cuts the window; what falls outside the photo is mirrored.
+    """
+    out = face_size + 2 * margin
+    u = tf.random.stateless_uniform([4], seed)
+    lo, hi = float(augment.crop[0]), float(augment.crop[1])
+    scale = face_size / (lo + (hi - lo) * u[0])
+    hw = tf.cast(tf.shape(image)[:2], tf.float32)
+    new_hw = tf.maximum(tf.cast(tf.round(hw * scale), tf.int32), 1)
+    resized = tf.cond(scale < 1, lambda: tf.image.resize(image, new_hw, method="area"),
+                      lambda: tf.image.resize(image, new_hw, method="bilinear"))
+    angle = (2 * u[1] - 1) * augment.rotation * math.pi / 180
+    shift = (2 * u[2:] - 1) * augment.shift * face_size
+    centre = (tf.cast(new_hw, tf.float32) - 1) / 2 + shift          # (y, x) in the resized photo
+    c, s_, oc = tf.cos(angle), tf.sin(angle), (out - 1) / 2
+    # Output pixel (x, y) samples input (x', y') = centre + R(angle) (x - oc, y - oc).
+    transform = tf.stack([c, -s_, centre[1] - c * oc + s_ * oc,
+                          s_, c, centre[0] - s_ * oc - c * oc, 0.0, 0.0])
+    window = tf.raw_ops.ImageProjectiveTransformV3(
+        images=resized[None], transforms=transform[None], output_shape=[out, out],
+        fill_value=0.0, interpolation="BILINEAR", fill_mode="REFLECT")[0]
+    return tf.reshape(window, [out, out, 3])
+
+
+def photometric_jitter(image: tf.Tensor, augment: FaceAugment, seed) -> tf.Tensor:
+    """Mild gamma, contrast and brightness changes of a [H, W, 3] image in [0, 1]."""
+    u = 2 * tf.random.stateless_uniform([3], seed) - 1
+    image = tf.maximum(image, 0.0) ** tf.exp(u[0] * math.log1p(augment.gamma))
+    mean = tf.reduce_mean(image)
+    image = (image - mean) * (1 + u[1] * augment.contrast) + mean + u[2] * augment.brightness
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
 def _sample_seed(seed: int, index) -> tf.Tensor:
     return tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
 
@@ -135,14 +208,19 @@ def sharp_dataset(
     repeat: bool | None = None,
     shuffle_buffer: int = 4096,
     with_kernel_index: bool = False,
+    augment: FaceAugment | None = None,
 ) -> tf.data.Dataset:
     """Pairs synthesised on the fly from sharp images.
 
     Training mode: shuffled, repeated forever, random window position (or jittered face crop) and
-    horizontal flip. Evaluation mode: one pass, centred windows, no flip — and with
+    horizontal flip, plus ``augment`` (random face scale, shift, tilt and photometry) if given.
+    Evaluation mode: one pass, centred windows, no flip, no augmentation — and with
     ``with_kernel_index`` the bank index of each sample's kernel is yielded as a third element.
     """
     files = list_images(source, root)
+    if augment is not None:
+        augment.validate()
+    augment = augment if training else None
     repeat = training if repeat is None else repeat
     margin = degradation.margin
     ds = tf.data.Dataset.from_tensor_slices(files)
@@ -155,7 +233,9 @@ def sharp_dataset(
     def make_pair(index, path):
         s = _sample_seed(seed, index)
         image = decode_image(path)
-        if center_crop:
+        if augment is not None and augment.crop:
+            window = augmented_face_window(image, image_size, margin, augment, s + 4)
+        elif center_crop:
             window = face_crop_window(image, image_size, margin, center_crop,
                                       jitter=jitter if training else 0, seed=s)
         else:
@@ -163,6 +243,8 @@ def sharp_dataset(
         if training:
             flip = tf.random.stateless_uniform([], s + 2) < 0.5
             window = tf.where(flip, window[:, ::-1], window)
+        if augment is not None and augment.photometric:
+            window = photometric_jitter(window, augment, s + 5)
         blurred, sharp, kernel_index = degradation(window, s + 3)
         blurred = tf.ensure_shape(blurred, [image_size, image_size, 3])
         sharp = tf.ensure_shape(sharp, [image_size, image_size, 3])

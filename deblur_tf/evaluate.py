@@ -8,13 +8,14 @@ runs; the kernels are returned (and saved by the CLI) with the results.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from deblur_tf.data import list_images, sharp_dataset
-from deblur_tf.degrade import LITERATURE_KERNEL_SIZES, Degradation, build_kernel_bank
+from deblur_tf.degrade import LITERATURE_KERNEL_SIZES, Degradation, KernelBank, build_kernel_bank
 
 
 def oracle_baselines(wiener_nsr: float = 0.03, rl_iterations: int = 20) -> dict:
@@ -31,10 +32,52 @@ def oracle_baselines(wiener_nsr: float = 0.03, rl_iterations: int = 20) -> dict:
     }
 
 
+PSNR_CAP = 100.0
+
+
+def _empty_scores(metric_names) -> dict:
+    return {**{m: [] for m in metric_names}, "seconds": 0.0}
+
+
+def _score_pass(methods: dict, oracles: dict, ds, bank, lpips, metric_names, lpips_every: int = 1) -> dict:
+    """Run every method on one pass over ``ds`` (blurred, sharp, kernel index) and collect
+    per-image scores. ``methods``: name -> None (the blurred input itself) or a restorer.
+    LPIPS is scored on every ``lpips_every``-th face of the pass (the same faces for all methods)."""
+    scores = {m: _empty_scores(metric_names) for m in methods}
+    seen = 0
+    for blurred, sharp, index in ds:
+        keep = np.flatnonzero((np.arange(seen, seen + len(sharp)) % lpips_every) == 0)
+        seen += len(sharp)
+        reference = (lpips.reference(tf.gather(sharp, keep)) if lpips is not None and len(keep)
+                     else None)
+        for name, fn in methods.items():
+            t = time.perf_counter()
+            if fn is None:
+                out = blurred
+            elif name in oracles:
+                out = fn(blurred.numpy(), bank.kernels[index.numpy()])
+            else:
+                out = fn(blurred.numpy())
+            scores[name]["seconds"] += time.perf_counter() - t
+            out = tf.clip_by_value(tf.convert_to_tensor(out, tf.float32), 0.0, 1.0)
+            # Capped at 100 dB: an unchanged image (the 'sharp' condition) would be +inf.
+            scores[name]["psnr"] += np.minimum(tf.image.psnr(out, sharp, 1.0).numpy(), PSNR_CAP).tolist()
+            scores[name]["ssim"] += tf.image.ssim(out, sharp, 1.0).numpy().tolist()
+            if reference is not None:
+                scores[name]["lpips"] += lpips.distance_to(tf.gather(out, keep), reference).numpy().tolist()
+    return scores
+
+
+def _protocol_bank(size: int, count: int, seed: int):
+    """The protocol's camera-shake kernels of one size (Boracchi–Foi trajectories, seeded)."""
+    return build_kernel_bank([{"type": "trajectory", "sizes": [int(size)]}], count=count,
+                             seed=seed * 1000 + int(size))
+
+
 def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZES,
              noise_sigma: float = 0.01, image_size: int = 128, center_crop: int | None = 150,
              limit: int | None = None, seed: int = 0, batch_size: int = 8,
-             oracles: dict | None = None, lpips=None) -> dict:
+             oracles: dict | None = None, lpips=None, lpips_every: int = 1) -> dict:
     """``restorers``: name -> callable mapping a float [N, H, W, 3] batch in [0, 1] to the same.
     ``oracles``: name -> callable(batch, true kernels) (see ``oracle_baselines``).
     ``lpips``: a ``metrics.LPIPS`` to add LPIPS-VGG, or None.
@@ -43,37 +86,20 @@ def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZE
     {...}, "kernels": {size: array}, "count": n}.
     """
     files = list_images(source, root)[:limit]
-    methods = {"blurred": None, **(oracles or {}), **restorers}
+    oracles = oracles or {}
+    methods = {"blurred": None, **oracles, **restorers}
     per_size, kernels = {}, {}
     metric_names = ["psnr", "ssim"] + (["lpips"] if lpips is not None else [])
-    empty = lambda: {**{m: [] for m in metric_names}, "seconds": 0.0}  # noqa: E731
-    sums = {m: empty() for m in methods}
+    sums = {m: _empty_scores(metric_names) for m in methods}
     for size in sizes:
-        bank = build_kernel_bank([{"type": "trajectory", "sizes": [int(size)]}],
-                                 count=len(files), seed=seed * 1000 + int(size))
+        bank = _protocol_bank(size, len(files), seed)
         kernels[int(size)] = bank.kernels
         noise = [{"op": "gaussian_noise", "sigma": noise_sigma}] if noise_sigma else []
         chain = Degradation.from_kernel_bank(bank, noise)
         ds = sharp_dataset(files, chain, image_size=image_size, batch_size=batch_size,
                            center_crop=center_crop, training=False, seed=seed + int(size),
                            with_kernel_index=True)
-        scores = {m: empty() for m in methods}
-        for blurred, sharp, index in ds:
-            batch_kernels = bank.kernels[index.numpy()]
-            for name, fn in methods.items():
-                t = time.perf_counter()
-                if fn is None:
-                    out = blurred
-                elif name in (oracles or {}):
-                    out = fn(blurred.numpy(), batch_kernels)
-                else:
-                    out = fn(blurred.numpy())
-                scores[name]["seconds"] += time.perf_counter() - t
-                out = tf.clip_by_value(tf.convert_to_tensor(out, tf.float32), 0.0, 1.0)
-                scores[name]["psnr"] += tf.image.psnr(out, sharp, 1.0).numpy().tolist()
-                scores[name]["ssim"] += tf.image.ssim(out, sharp, 1.0).numpy().tolist()
-                if lpips is not None:
-                    scores[name]["lpips"] += lpips(out, sharp).numpy().tolist()
+        scores = _score_pass(methods, oracles, ds, bank, lpips, metric_names, lpips_every)
         per_size[int(size)] = {name: _summary(s, metric_names, len(files)) for name, s in scores.items()}
         for name, s in scores.items():
             for k in metric_names:
@@ -83,6 +109,201 @@ def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZE
     return {"count": len(files), "sizes": [int(s) for s in sizes], "noise_sigma": noise_sigma,
             "image_size": image_size, "center_crop": center_crop, "seed": seed,
             "per_size": per_size, "overall": overall, "kernels": kernels}
+
+
+# --- the generalization suite --------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """One column of the suite: how each test face is degraded.
+
+    kernels: ``"sizes"`` (camera shake of each size in ``sizes`` × each face, as the protocol),
+    ``"mixed"`` (one protocol-size camera-shake kernel per face), ``"levin"`` (each of the real
+    kernels × each face) or ``"none"`` (no blur).
+    """
+    name: str
+    description: str
+    kernels: str
+    sizes: tuple = LITERATURE_KERNEL_SIZES
+    center_crop: int = 150
+    noise_sigma: float = 0.01
+    jpeg_quality: int | None = None
+    oracles: bool = False
+
+
+SUITE = (
+    Condition("shen", "the protocol: camera shake 13–27 px, each size × each face, σ 0.01",
+              "sizes", oracles=True),
+    Condition("levin", "the 8 real camera-shake kernels of Levin et al. 2009 × each face, σ 0.01",
+              "levin", oracles=True),
+    Condition("mild", "camera shake 3–9 px, each size × each face, σ 0.01", "sizes", sizes=(3, 5, 7, 9)),
+    Condition("tight", "crop 110 px → 128 (a tighter face), one protocol kernel per face, σ 0.01",
+              "mixed", center_crop=110),
+    Condition("loose", "crop 200 px → 128 (a looser face), one protocol kernel per face, σ 0.01",
+              "mixed", center_crop=200),
+    Condition("jpeg", "one protocol kernel per face, σ 0.01, then JPEG quality 60", "mixed",
+              jpeg_quality=60),
+    Condition("sharp", "no blur, no noise: each output against its own (sharp) input — do no harm",
+              "none", noise_sigma=0.0),
+)
+
+
+def levin_kernels(path=None) -> dict[str, np.ndarray]:
+    """The 8 real camera-shake kernels (../shared/data/kernels) — for evaluation only."""
+    from deblur_tf.paths import shared_file
+    path = path or shared_file("data", "kernels", "levin2009_real_camera_shake.npz")
+    if path is None:
+        raise FileNotFoundError("the levin condition needs ../shared/data/kernels/"
+                                "levin2009_real_camera_shake.npz (or --levin-kernels PATH)")
+    with np.load(path) as data:
+        return {k: np.asarray(data[k], np.float32) for k in sorted(data.files, key=lambda k: (len(k), k))}
+
+
+def _condition_passes(cond: Condition, count: int, seed: int, levin: dict | None):
+    """(bank or None, dataset seed) for each pass of a condition over all the faces."""
+    if cond.kernels == "sizes":
+        # For 'shen' this is exactly the single-protocol evaluation (same kernels, same noise).
+        return [(_protocol_bank(s, count, seed), seed + int(s)) for s in cond.sizes]
+    if cond.kernels == "mixed":
+        offset = 100 + sum(map(ord, cond.name))  # each condition its own kernels, fixed by name
+        bank = build_kernel_bank([{"type": "trajectory", "sizes": list(cond.sizes)}], count=count,
+                                 seed=seed * 1000 + offset)
+        return [(bank, seed + offset)]
+    if cond.kernels == "levin":
+        side = max(k.shape[0] for k in levin.values())
+        passes = []
+        for i, k in enumerate(levin.values()):
+            padded = np.pad(k, (side - k.shape[0]) // 2)
+            bank = KernelBank(padded[None], np.asarray([k.shape[0]], np.int32), np.asarray(["levin"]))
+            passes.append((bank, seed + 500 + i))
+        return passes
+    if cond.kernels == "none":
+        return [(None, seed)]
+    raise ValueError(f"unknown kernel setting {cond.kernels!r}")
+
+
+def evaluate_suite(restorers: dict, source, *, root=None, conditions=SUITE, image_size: int = 128,
+                   limit: int | None = None, seed: int = 0, batch_size: int = 16,
+                   oracles: dict | None = None, lpips=None, lpips_every: int = 1, levin_path=None,
+                   progress=None) -> dict:
+    """Every restorer on every condition of ``conditions`` (default: the whole suite).
+
+    Oracles run on the conditions that ask for them (given the true kernel). The ``sharp``
+    condition has no 'blurred' row: its input is the target. LPIPS (VGG16, the slow part) is
+    scored on every ``lpips_every``-th face. ``progress(done, total, label)`` is called after
+    each pass. Returns {"count", "conditions": {name: {"description", "images",
+    "methods": {method: {psnr, ssim, [lpips], seconds_per_image}}}}}.
+    """
+    files = list_images(source, root)[:limit]
+    oracles = oracles or {}
+    levin = levin_kernels(levin_path) if any(c.kernels == "levin" for c in conditions) else None
+    metric_names = ["psnr", "ssim"] + (["lpips"] if lpips is not None else [])
+    plan = [(c, _condition_passes(c, len(files), seed, levin)) for c in conditions]
+    total, done = sum(len(p) for _, p in plan), 0
+    results = {}
+    for cond, passes in plan:
+        methods = {**({} if cond.kernels == "none" else {"blurred": None}),
+                   **(oracles if cond.oracles else {}), **restorers}
+        sums = {m: _empty_scores(metric_names) for m in methods}
+        for bank, pass_seed in passes:
+            steps = [{"op": "gaussian_noise", "sigma": cond.noise_sigma}] if cond.noise_sigma else []
+            if cond.jpeg_quality is not None:
+                steps.append({"op": "jpeg", "quality": cond.jpeg_quality})
+            chain = (Degradation.from_kernel_bank(bank, steps) if bank is not None
+                     else Degradation(steps))
+            ds = sharp_dataset(files, chain, image_size=image_size, batch_size=batch_size,
+                               center_crop=cond.center_crop, training=False, seed=pass_seed,
+                               with_kernel_index=True)
+            scores = _score_pass(methods, oracles if cond.oracles else {}, ds, bank, lpips,
+                                 metric_names, lpips_every)
+            for name, sc in scores.items():
+                for k in metric_names:
+                    sums[name][k] += sc[k]
+                sums[name]["seconds"] += sc["seconds"]
+            done += 1
+            if progress is not None:
+                progress(done, total, cond.name)
+        n = len(files) * len(passes)
+        results[cond.name] = {"description": cond.description, "images": n,
+                              "methods": {m: _summary(sc, metric_names, n) for m, sc in sums.items()}}
+    return {"count": len(files), "image_size": image_size, "seed": seed, "lpips_every": lpips_every,
+            "metrics": metric_names, "conditions": results}
+
+
+def suite_gains(results: dict) -> dict:
+    """PSNR gain over the blurred input per condition and method (the 'sharp' column: PSNR of
+    the output against its input, which is the score itself)."""
+    gains = {}
+    for cname, cond in results["conditions"].items():
+        base = cond["methods"].get("blurred", {}).get("psnr")
+        gains[cname] = {m: (r["psnr"] - base if base is not None else r["psnr"])
+                        for m, r in cond["methods"].items() if m != "blurred"}
+    return gains
+
+
+def suite_markdown(results: dict) -> str:
+    """One table per metric: methods as rows, conditions as columns (PSNR: value and gain)."""
+    conds = list(results["conditions"])
+    methods = list(dict.fromkeys(m for c in results["conditions"].values() for m in c["methods"]))
+    gains = suite_gains(results)
+    out = [f"{results['count']} faces; images per condition: "
+           + ", ".join(f"{c} {results['conditions'][c]['images']}" for c in conds)
+           + (f"; LPIPS on every {results['lpips_every']}th face" if results.get("lpips_every", 1) > 1
+              else "") + "\n"]
+    for metric in results["metrics"]:
+        out.append(f"**{metric.upper()}**" + (" (gain over the blurred input; `sharp`: output vs "
+                                               "its own input)" if metric == "psnr" else "") + "\n")
+        out.append("| method | " + " | ".join(conds) + " |")
+        out.append("| --- |" + " --- |" * len(conds))
+        for m in methods:
+            cells = []
+            for c in conds:
+                r = results["conditions"][c]["methods"].get(m)
+                if r is None:
+                    cells.append("")
+                elif metric == "psnr":
+                    g = gains[c].get(m)
+                    cells.append(f"{r['psnr']:.2f}" + (f" ({g:+.2f})" if g is not None and c != "sharp"
+                                                         and m != "blurred" else ""))
+                else:
+                    cells.append(f"{r[metric]:.4f}")
+            out.append(f"| {m} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def plot_suite(results: dict, path: str) -> None:
+    """Grouped bars: PSNR gain per condition (and output-vs-input PSNR for 'sharp')."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deblur_tf.io import atomic_path
+    gains = suite_gains(results)
+    conds = [c for c in gains if c != "sharp"]
+    methods = list(dict.fromkeys(m for c in conds for m in gains[c]))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [5, 1]})
+    width = 0.8 / max(len(methods), 1)
+    for i, m in enumerate(methods):
+        xs = [j + (i - (len(methods) - 1) / 2) * width for j in range(len(conds))]
+        ax.bar(xs, [gains[c].get(m, np.nan) for c in conds], width, label=m)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(len(conds)), conds)
+    ax.set_ylabel("PSNR gain over blurred input (dB)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    if "sharp" in gains:
+        ms = list(gains["sharp"])
+        ax2.bar(range(len(ms)), [gains["sharp"][m] for m in ms],
+                color=[f"C{methods.index(m)}" if m in methods else "grey" for m in ms])
+        ax2.axhline(40, color="r", lw=0.8, ls="--")
+        ax2.set_xticks(range(len(ms)), ms, rotation=30, ha="right", fontsize=7)
+        ax2.set_title("sharp: output vs input (dB)", fontsize=9)
+    fig.suptitle(f"generalization suite, {results['count']} faces", fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
 
 
 def _summary(scores: dict, metric_names, count: int) -> dict:
@@ -124,3 +345,24 @@ def plot_psnr_by_size(results: dict, path: str) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
+
+
+def real_blur_grid(deblurrers: dict, folder, columns: int = 2) -> np.ndarray:
+    """A uint8 picture of the real blurred faces in ``folder`` (Shen et al.'s 20, no ground truth),
+    each as input | one output per deblurrer, ``columns`` faces per row, 8 px white gaps."""
+    from pathlib import Path
+
+    from deblur_tf.io import read_rgb
+    files = sorted((p for p in Path(folder).iterdir() if p.suffix.lower() == ".png"),
+                   key=lambda p: (len(p.stem), p.stem))
+    cells = []
+    for path in files:
+        image = read_rgb(str(path))
+        row = [image] + [d(image) for d in deblurrers.values()]
+        gap = np.full((image.shape[0], 2, 3), 255, np.uint8)
+        parts = [x for im in row for x in (im, gap)][:-1]
+        cells.append(np.concatenate(parts + [np.full((image.shape[0], 8, 3), 255, np.uint8)], axis=1))
+    rows = [np.concatenate(cells[i:i + columns], axis=1) for i in range(0, len(cells), columns)]
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return np.concatenate(rows, axis=0)

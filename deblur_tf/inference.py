@@ -43,11 +43,18 @@ class KerasBackend:
 
     @classmethod
     def load(cls, path: Path) -> "KerasBackend":
+        import zipfile
+
         import keras
+        if not zipfile.is_zipfile(path):  # Keras would say "File not found" for a corrupt file
+            raise ModelLoadError(f"cannot load {path}: not a .keras file (not a zip archive; "
+                                 "truncated or corrupt?)")
         try:
-            return cls(keras.saving.load_model(str(path), compile=False))
-        except Exception as e:  # noqa: BLE001 - corrupt zip, foreign model, ...
+            model = keras.saving.load_model(str(path), compile=False)
+        except Exception as e:  # noqa: BLE001 - foreign model, missing layer classes, ...
             raise ModelLoadError(f"cannot load {path}: {_first_line(e)}") from None
+        check_image_to_image(model, path)
+        return cls(model)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._restore(tf.convert_to_tensor(x, tf.float32)).numpy()
@@ -98,6 +105,18 @@ class TFLiteBackend:
         return it.get_tensor(self._output["index"]).astype(np.float32) / 255.0
 
 
+def check_image_to_image(model, path) -> None:
+    """Refuse a model that does not map [N, H, W, 3] to the same shape (e.g. a critic, whose
+    patch scores would be written as a tiny picture)."""
+    try:
+        out_shape = tuple(model.compute_output_shape((1, 40, 44, 3)))
+    except Exception:  # noqa: BLE001 - fixed-size or multi-input models
+        out_shape = None
+    if out_shape != (1, 40, 44, 3):
+        raise ModelLoadError(f"{path} is not an image restoration model: it maps a 40x44x3 image "
+                             f"to {out_shape} (a critic or classifier?); pass a generator")
+
+
 def load_backend(path: str | os.PathLike, num_threads: int = 2):
     path = Path(path)
     if not path.exists():
@@ -123,12 +142,21 @@ def load_generator(path: str | os.PathLike):
 
 # --- tiling --------------------------------------------------------------------------------------
 
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of ``tile`` px covering ``length`` with at least ``overlap`` px shared."""
+# Tiles start on multiples of this (when the tile size allows): strided generators (size
+# multiples 4–32) then see every tile on the same pixel grid as the whole image, so a tile's
+# interior is computed exactly as in the whole image.
+TILE_ALIGN = 32
+
+
+def tile_starts(length: int, tile: int, overlap: int, align: int = TILE_ALIGN) -> list[int]:
+    """Start offsets of tiles of ``tile`` px covering ``length`` with at least ``overlap`` px
+    shared, on multiples of ``align`` (the last tile then ends at ``length`` and may be shorter)."""
     if length <= tile:
         return [0]
-    step = tile - overlap
-    starts = list(range(0, length - tile, step)) + [length - tile]
+    step = (tile - overlap) // align * align
+    if step <= 0:  # tiles too small to align: plain overlapping tiles
+        step, align = tile - overlap, 1
+    starts = list(range(0, length - tile, step)) + [-(-(length - tile) // align) * align]
     return sorted(set(starts))
 
 
@@ -146,20 +174,35 @@ def _ramp(size: int, feather_start: bool, feather_end: bool, overlap: int) -> np
     return w
 
 
+# Images (or tiles) smaller than this are edge-padded before the model sees them: the models'
+# in-graph mirror padding to their size multiple cannot pad more than the image's own size.
+MIN_MODEL_SIDE = 32
+
+
+def _run_padded(run, batch: np.ndarray) -> np.ndarray:
+    """``run`` on an [N, h, w, 3] batch, edge-padding sides below MIN_MODEL_SIDE and cropping back."""
+    h, w = batch.shape[1:3]
+    if min(h, w) >= MIN_MODEL_SIDE:
+        return run(batch)
+    ph, pw = max(MIN_MODEL_SIDE - h, 0), max(MIN_MODEL_SIDE - w, 0)
+    padded = np.pad(batch, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode="edge")
+    return run(padded)[:, ph // 2:ph // 2 + h, pw // 2:pw // 2 + w]
+
+
 def restore_tiled(run, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:
-    """Restore a float [H, W, 3] image tile by tile with feathered blending."""
+    """Restore a float [H, W, 3] image tile by tile with feathered blending (any H, W >= 1)."""
     h, w = image.shape[:2]
     if overlap < 0 or overlap * 2 >= tile:
         raise ValueError(f"overlap must be in [0, tile/2), got overlap={overlap}, tile={tile}")
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
-        return run(image[None])[0]
+        return _run_padded(run, image[None])[0]
     out = np.zeros((h, w, 3), np.float32)
     weight = np.zeros((h, w, 1), np.float32)
     for y in ys:
         for x in xs:
             th, tw = min(tile, h - y), min(tile, w - x)
-            restored = run(image[None, y:y + th, x:x + tw])[0]
+            restored = _run_padded(run, image[None, y:y + th, x:x + tw])[0]
             wy = _ramp(th, y > 0, y + th < h, overlap)
             wx = _ramp(tw, x > 0, x + tw < w, overlap)
             wt = (wy[:, None] * wx[None, :])[..., None]
@@ -195,9 +238,14 @@ class Deblurrer:
         return cls(load_backend(path, num_threads), tile=tile, overlap=overlap)
 
     def restore_float(self, images: np.ndarray) -> np.ndarray:
-        """[N, H, W, 3] float32 in [0, 1] -> same, one image at a time (tiled when large)."""
-        return np.stack([restore_tiled(self.backend, np.asarray(im, np.float32), self.tile, self.overlap)
-                         for im in images])
+        """[N, H, W, 3] float32 in [0, 1] -> same: in batches when the images fit one tile and the
+        backend takes batches (Keras, SavedModel), else one at a time (tiled when large)."""
+        images = np.asarray(images, np.float32)
+        batch = getattr(self.backend, "max_batch", 1)
+        if batch > 1 and max(images.shape[1:3]) <= self.tile:
+            return np.concatenate([_run_padded(self.backend, images[i:i + batch])
+                                   for i in range(0, len(images), batch)])
+        return np.stack([restore_tiled(self.backend, im, self.tile, self.overlap) for im in images])
 
     def __call__(self, image):
         if isinstance(image, (list, tuple)):

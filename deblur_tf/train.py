@@ -43,7 +43,7 @@ def build_datasets(cfg: ExperimentConfig) -> tuple[tf.data.Dataset, tf.data.Data
     if d.kind == "sharp":
         chain = Degradation(d.degradations, bank_seed=d.seed)
         train = D.sharp_dataset(d.train, chain, center_crop=d.center_crop, root=d.root,
-                                jitter=d.jitter, training=True, **common)
+                                jitter=d.jitter, training=True, augment=d.augment, **common)
         val = None
         if d.val:
             val = D.sharp_dataset(d.val, chain, center_crop=d.center_crop, root=d.root,
@@ -174,6 +174,19 @@ def _finite(logs: dict | None) -> bool:
     return all(np.isfinite(float(v)) for v in (logs or {}).values())
 
 
+# No weight of a working network comes near this; a diverged one passes it within a few steps.
+HEALTHY_WEIGHT_LIMIT = 1e6
+
+
+def _weights_healthy(gan) -> bool:
+    """The generator's and critic's weights are finite and below HEALTHY_WEIGHT_LIMIT. The loss
+    alone is not enough: behind the output clip, weights of 1e30 still give a finite loss, and
+    resuming from them gives NaN at once. Such a checkpoint must never be written."""
+    models = [gan.generator] + ([gan.critic] if gan.critic is not None else [])
+    return all(bool(tf.reduce_max(tf.abs(tf.cast(v, tf.float32))) <= HEALTHY_WEIGHT_LIMIT)
+               for m in models for v in m.weights)
+
+
 # --- callbacks -----------------------------------------------------------------------------------
 
 class RunCallback(keras.callbacks.Callback):
@@ -189,7 +202,7 @@ class RunCallback(keras.callbacks.Callback):
         self.writer = writer
         self.scalars_every = scalars_every
         self.nan_stopped = False
-        self.bad_logs: dict = {}
+        self.stop_reason = ""  # why a non-finite loss / diverged weights stopped the run
         self.stop_signal: int | None = None  # set by a SIGTERM/SIGINT handler
 
     @property
@@ -200,7 +213,9 @@ class RunCallback(keras.callbacks.Callback):
         step = self.step
         if not _finite(logs):
             self.nan_stopped = True
-            self.bad_logs = {k: float(v) for k, v in (logs or {}).items()}
+            bad = ", ".join(f"{k}={float(v):.3g}" for k, v in (logs or {}).items()
+                            if not np.isfinite(float(v)))
+            self.stop_reason = f"non-finite loss ({bad})"
             self.model.stop_training = True
             return
         if step % self.scalars_every == 0:
@@ -210,7 +225,8 @@ class RunCallback(keras.callbacks.Callback):
                 tf.summary.scalar("train/learning_rate",
                                   float(self.model.g_optimizer.learning_rate.numpy()))
         if step % self.checkpoint_every == 0:
-            self.manager.save(checkpoint_number=step)
+            if not self._save(step):
+                return
         if step >= self.total_steps or self.stop_signal is not None:
             self.model.stop_training = True  # on_train_end saves the checkpoint of this step
 
@@ -223,8 +239,19 @@ class RunCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         if not self.nan_stopped and self.manager.latest_checkpoint != self._path(self.step):
-            self.manager.save(checkpoint_number=self.step)
+            self._save(self.step)
         self.writer.flush()
+
+    def _save(self, step: int) -> bool:
+        """Checkpoint only finite weights; otherwise stop as for a non-finite loss (the last
+        checkpoint on disk stays the last good one)."""
+        if not _weights_healthy(self.model):
+            self.nan_stopped = True
+            self.stop_reason = f"diverged weights (non-finite or above {HEALTHY_WEIGHT_LIMIT:g})"
+            self.model.stop_training = True
+            return False
+        self.manager.save(checkpoint_number=step)
+        return True
 
     def _path(self, step: int) -> str:
         return os.path.join(self.manager.directory, f"ckpt-{step}")
@@ -304,6 +331,7 @@ def _check_resume_config(run_dir: Path, cfg: ExperimentConfig) -> None:
 
 def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     """Train (or resume) the run in ``run_dir`` until ``cfg.train.steps`` generator updates."""
+    cfg.validate()  # before anything is built or the run folder exists
     run_dir = Path(run_dir)
     _check_resume_config(run_dir, cfg)
     train_ds, val_ds = build_datasets(cfg)
@@ -361,8 +389,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     end = int(gan.g_optimizer.iterations.numpy())
     generator_path = None
     if run_cb.nan_stopped:
-        bad = ", ".join(f"{k}={v:.3g}" for k, v in run_cb.bad_logs.items() if not np.isfinite(v))
-        raise TrainingError(f"non-finite loss at step {end} ({bad}); stopped, last good checkpoint "
+        raise TrainingError(f"{run_cb.stop_reason} at step {end}; stopped, last good checkpoint "
                             f"kept: {manager.latest_checkpoint}")
     if end >= t.steps:
         generator_path = run_dir / "generator.keras"

@@ -18,6 +18,8 @@ TINY = {
     "unet_enhance_qi": dict(filters=8, levels=2, blocks=1),
     "fpn_mobilenet": dict(alpha=0.35, fpn_filters=16),
     "inception_deepdeblur": dict(filters=8, num_modules=2, branch_filters=4),
+    "nafnet": dict(width=8, encoder_blocks=[1, 1], middle_blocks=1, decoder_blocks=[1, 1],
+                   attention_window=3),
 }
 TINY_CRITICS = {"patchgan": dict(filters=8, n_layers=2), "markovian10": dict(filters=4)}
 

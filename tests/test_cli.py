@@ -280,3 +280,44 @@ def test_deblur_face_modes_without_a_face(runner, exported, image_folder, tmp_pa
         assert result.exit_code == 0, result.stderr
     assert np.array_equal(cv2.imread(str(tmp_path / "auto.png")), cv2.imread(str(tmp_path / "off.png")))
     assert not np.array_equal(cv2.imread(str(tmp_path / "auto.png")), cv2.imread(str(src)))
+
+
+def test_tiny_images_are_restored_and_one_failure_does_not_stop_a_folder(runner, image_folder, exported,
+                                                                          tmp_path, monkeypatch):
+    # Issue 13, defects 1 and 5: a 1x1 image used to raise a raw TF padding error and stop the
+    # folder run. Every size >= 1 px now works; any per-file failure is isolated and listed.
+    import cv2
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for side in (1, 2, 4, 5):
+        cv2.imwrite(str(folder / f"tiny_{side}.png"), np.full((side, side + 1, 3), 90, np.uint8))
+    cv2.imwrite(str(folder / "ok.png"), cv2.imread(str(image_folder / "img_0.png")))
+    result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out"), "--faces", "off",
+                                 "--model", str(exported / "g.keras")])
+    assert result.exit_code == 0, result.stderr
+    for side in (1, 2, 4, 5):
+        assert cv2.imread(str(tmp_path / "out" / f"tiny_{side}.png")).shape == (side, side + 1, 3)
+    # An unexpected error inside one file (not a read/write error) is listed; the rest still run.
+    from deblur_tf import inference
+    real = inference.Deblurrer.__call__
+
+    def flaky(self, image):
+        if image.shape[0] == 2:
+            raise RuntimeError("boom inside the model\nsecond line")
+        return real(self, image)
+    monkeypatch.setattr(inference.Deblurrer, "__call__", flaky)
+    result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out2"), "--faces", "off",
+                                 "--model", str(exported / "g.keras")])
+    assert_clean_error(result, "1 of 5 input(s) failed")
+    assert "tiny_2.png: RuntimeError: boom inside the model" in result.stderr
+    assert "second line" not in result.stderr
+    assert len(list((tmp_path / "out2").glob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("args,option", [(["--tile", "7"], "--tile"), (["--tile", "64", "--overlap", "32"], "--overlap"),
+                                         (["--overlap", "-1"], "--overlap")])
+def test_bad_tile_options_blame_the_right_option(runner, image_folder, exported, tmp_path, args, option):
+    result = runner.invoke(cli, ["deblur", str(image_folder / "img_0.png"), "-o", str(tmp_path / "o.png"),
+                                 "--model", str(exported / "g.keras"), *args])
+    assert result.exit_code != 0 and option in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o.png").exists()

@@ -47,7 +47,7 @@ def test_experiments_are_registered_by_name():
 def test_recipe_files_in_configs_match_the_registered_experiments():
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent / "configs"
-    for name in ("lfw_compact_warmup", "lfw_compact_wgan"):
+    for name in ("lfw_compact_warmup", "lfw_compact_wgan", "lfw_robust_nafnet"):
         from_file = apply_overrides(ExperimentConfig(), load_config_file(root / f"{name}.yaml"))
         registered = get_experiment(name)
         for section in ("model", "loss", "optim"):
@@ -55,6 +55,8 @@ def test_recipe_files_in_configs_match_the_registered_experiments():
         assert from_file.train.n_critic == registered.train.n_critic
         assert from_file.train.mixed_precision == registered.train.mixed_precision
         assert from_file.data.degradations == registered.data.degradations
+        assert from_file.data.augment == registered.data.augment
+        assert from_file.train.steps == registered.train.steps
     # stage 2 of the shipped recipe: stage 1's model, data and losses, another optimiser setting
     stage1 = apply_overrides(ExperimentConfig(), load_config_file(root / "lfw_compact_warmup.yaml"))
     stage2 = apply_overrides(ExperimentConfig(), load_config_file(root / "lfw_compact_warmup_stage2.yaml"))

@@ -91,3 +91,30 @@ def test_video_frames_mean_is_blurred_and_middle_is_sharp(tmp_path):
     assert np.allclose(sharp.numpy()[:, 0, 0, 0] * 255, [10, 100], atol=0.5)
     with pytest.raises(D.DataError, match="7 or more frames"):
         D.video_dataset(tmp_path, frames_per_blur=7)
+
+
+def test_face_augment_varies_scale_tilt_and_light_in_training_only(tmp_path):
+    import cv2
+    image = np.zeros((250, 250, 3), np.uint8)
+    image[75:175, 75:175] = 255  # a white square, 100 px, centred like an LFW face
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    augment = D.FaceAugment(crop=[110, 200], shift=0.05, rotation=10, brightness=0.05,
+                            contrast=0.15, gamma=0.2)
+    no_blur = Degradation([])
+
+    def windows(training, n=24):
+        ds = D.sharp_dataset([str(tmp_path / "a.png")] * n, no_blur, image_size=64, batch_size=n,
+                             center_crop=150, training=training, repeat=False, augment=augment, seed=3)
+        return next(iter(ds))[1].numpy()
+    train = windows(True)
+    # Square side in the 64 px crop is 100 * 64 / crop: 32 px at crop 200 up to 58 px at 110.
+    areas = (train.mean(axis=-1) > 0.5).sum(axis=(1, 2))
+    assert areas.min() < 0.6 * areas.max()
+    assert 30 ** 2 * 0.8 < areas.min() and areas.max() < 60 ** 2 * 1.1
+    assert len({round(float(t.mean()), 4) for t in train}) > 20  # light and framing differ
+    evaluation = windows(False, 2)  # evaluation ignores augment: the protocol's fixed crop
+    assert np.array_equal(evaluation[0], evaluation[1])
+    side = int((evaluation[0].mean(axis=-1) > 0.5).sum(axis=1).max())
+    assert abs(side - 100 * 64 / 150) <= 2
+    with pytest.raises(D.DataError, match="augment.crop"):
+        D.FaceAugment(crop=[200, 110]).validate()

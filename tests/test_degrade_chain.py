@@ -99,7 +99,79 @@ def test_damage_runs_inside_a_tf_data_pipeline():
     ([{"op": "damage", "fill": "tartan"}], "damage.fill"),
     ([{"op": "damage", "size": [0.1, 1.5]}], "fraction"),
     ([{"op": "damage", "regions": [0.5, 2]}], "whole numbers"),
+    ([{"op": "blur", "per_sample": True, "max_size": 15, "kernels": [{"type": "spline", "sizes": [21]}]}],
+     "exceeds blur.max_size"),
+    ([{"op": "blur", "kernels": [{"type": "motion", "weight": -1}]}], "weight"),
+    ([{"op": "rescale", "factor": [0.5, 2]}], "rescale.factor"),
+    ([{"op": "blur"}, {"op": "clean"}], "first step"),
+    ([{"op": "jpeg", "p": 1.5}], "p must be in"),
 ])
 def test_bad_chain_configs_are_rejected(steps, match):
     with pytest.raises(DegradationConfigError, match=match):
         Degradation(steps)
+
+
+ROBUST_KERNELS = [{"type": t, "weight": 1.0} for t in
+                  ("identity", "trajectory", "spline", "shake_defocus", "motion", "disk", "gaussian",
+                   "anisotropic_gaussian")]
+
+
+def test_per_sample_kernels_are_fresh_deterministic_and_normalised():
+    from deblur_tf.degrade.chain import KernelSampler
+    sampler = KernelSampler(ROBUST_KERNELS, max_size=31)
+    kernels = [sampler.sample([7, i])[0] for i in range(200)]
+    assert all(k.shape == (31, 31) and k.min() >= 0 and abs(k.sum() - 1) < 1e-5 for k in kernels)
+    # Fresh per sample (a bank of 2,000 repeats itself): apart from the identity, repeats are
+    # rare — only tiny disks, whose coverage is quantised by the supersampling, coincide.
+    blurs = np.stack([k.ravel() for k in kernels if k.max() < 1])
+    assert 150 < len(blurs) < 200
+    assert len(np.unique(blurs.round(6), axis=0)) >= 0.97 * len(blurs)
+    # Keyed by the seed alone: the same seed gives the same kernel.
+    assert np.array_equal(sampler.sample([7, 3])[0], kernels[3])
+    # Every family is drawn, with sizes from the identity up to 31 px.
+    sizes = [sampler.sample([8, i])[1] for i in range(400)]
+    assert min(sizes) == 1 and max(sizes) >= 29
+
+
+def test_per_sample_blur_runs_in_tf_data_and_is_parallel_deterministic():
+    chain = Degradation([{"op": "blur", "per_sample": True, "max_size": 31, "kernels": ROBUST_KERNELS},
+                         {"op": "rescale", "factor": [1, 3]}])
+    assert chain.margin == 15
+    window = tf.random.stateless_uniform([32 + 30, 32 + 30, 3], [0, 1])
+
+    def make(parallel):
+        ds = tf.data.Dataset.range(12).map(
+            lambda i: chain(window, tf.stack([tf.constant(5, tf.int64), i]))[0],
+            num_parallel_calls=parallel, deterministic=True)
+        return np.stack(list(ds.as_numpy_iterator()))
+    one, many = make(1), make(4)
+    assert one.shape == (12, 32, 32, 3) and np.array_equal(one, many)
+    assert len({a.tobytes() for a in one}) == 12
+
+
+def test_clean_step_leaves_a_share_of_samples_untouched():
+    chain = Degradation([{"op": "clean", "p": 0.3}, {"op": "gaussian_noise", "sigma": 0.05}])
+    window = tf.random.stateless_uniform([16, 16, 3], [0, 1])
+    clean = 0
+    for i in range(200):
+        out, sharp, _ = chain(window, tf.constant([1, i]))
+        clean += int(np.array_equal(out.numpy(), sharp.numpy()))
+    assert 40 <= clean <= 80  # p = 0.3 of 200
+
+
+def test_rescale_loses_fine_detail_but_keeps_the_mean():
+    chain = Degradation([{"op": "rescale", "factor": 3.0}])
+    window = tf.random.stateless_uniform([48, 48, 3], [0, 2])
+    out, sharp, _ = chain(window, tf.constant([0, 0]))
+    assert out.shape == sharp.shape
+    assert float(tf.reduce_mean(out)) == pytest.approx(float(tf.reduce_mean(sharp)), abs=0.02)
+    assert float(tf.math.reduce_std(out)) < 0.6 * float(tf.math.reduce_std(sharp))
+
+
+def test_protocol_bank_is_unchanged_by_the_new_kernel_families():
+    # The evaluation protocol's kernels ('shen') must stay those of every earlier evaluation: the
+    # shipped model's evaluation stored them (exported/), made before per-sample kernels existed.
+    from deblur_tf.paths import PROJECT_ROOT
+    stored = np.load(PROJECT_ROOT / "exported" / "evaluation_lfw_test.kernels.npz")["size_13"]
+    bank = build_kernel_bank([{"type": "trajectory", "sizes": [13]}], count=len(stored), seed=13)
+    assert np.array_equal(bank.kernels, stored)

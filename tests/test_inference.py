@@ -37,7 +37,7 @@ def test_tiled_output_equals_untiled_output(tmp_path):
     image = smooth_image(np.random.default_rng(1), 150, 170)
     whole = Deblurrer(KerasBackend(model), tile=1024)(image)
     tiled = Deblurrer(KerasBackend(model), tile=64, overlap=16)(image)
-    assert len(tile_starts(150, 64, 16)) == 3
+    assert len(tile_starts(150, 64, 16)) == 4
     # Feathered blending uses only pixels at least overlap/4 from a tile's inner edge, beyond the
     # 3 px receptive field, so tiles agree with the whole image everywhere.
     assert np.abs(tiled.astype(int) - whole).max() <= 2
@@ -48,6 +48,24 @@ def test_tile_starts_cover_the_image_with_overlap():
         starts = tile_starts(length, 64, 16)
         assert starts[0] == 0 and starts[-1] + 64 >= length
         assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
+        assert all(s % 32 == 0 for s in starts)  # aligned: strided nets see the whole image's grid
+
+
+def test_nafnet_tiles_match_the_whole_image():
+    # No whole-image statistic (local attention window, no instance norm): with aligned tiles
+    # whose blended part is beyond the receptive field's reach, tiled = untiled.
+    from deblur_tf.models import build_generator
+    model = build_generator("nafnet", width=8, encoder_blocks=[1, 1], middle_blocks=1,
+                            decoder_blocks=[1, 1], attention_window=3)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # fresh blocks are identities (scales start at 0): switch them on
+        if layer.name.endswith(("beta", "gamma")):
+            layer.set_weights([rng.normal(0, 1.0, w.shape).astype(np.float32) for w in layer.get_weights()])
+    image = smooth_image(np.random.default_rng(1), 200, 230)
+    whole = Deblurrer(KerasBackend(model), tile=1024)(image)
+    tiled = Deblurrer(KerasBackend(model), tile=128, overlap=48)(image)
+    assert np.abs(whole.astype(int) - image).mean() > 3  # the model does change the image
+    assert np.abs(tiled.astype(int) - whole).max() <= 1
 
 
 def test_grey_rgba_16_bit_and_lists(exported):
@@ -112,6 +130,19 @@ def test_unknown_model_files_are_clear_errors(tmp_path):
         Deblurrer.load(tmp_path / "m.onnx")
     with pytest.raises(ModelLoadError, match="not a SavedModel"):
         Deblurrer.load(tmp_path)
+
+
+def test_corrupt_keras_files_and_critics_are_refused_as_models(tmp_path, exported):
+    # Issue 13, defect 7: a truncated .keras was reported as "File not found", and a critic was
+    # accepted as a generator (a 256x256 input gave a 32x32 picture).
+    data = (exported / "g.keras").read_bytes()
+    (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelLoadError, match="not a zip archive"):
+        Deblurrer.load(tmp_path / "cut.keras")
+    from deblur_tf.models import build_critic
+    build_critic("patchgan", filters=4, n_layers=2).save(tmp_path / "critic.keras")
+    with pytest.raises(ModelLoadError, match="not an image restoration model"):
+        Deblurrer.load(tmp_path / "critic.keras")
 
 
 def test_outputs_get_ordinary_permissions(tmp_path):

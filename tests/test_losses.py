@@ -83,3 +83,21 @@ def test_lpips_reproduces_the_official_triplet_distances():
     assert float(lpips(ref, p0)[0]) == pytest.approx(0.569, abs=0.0005)
     assert float(lpips(ref, p1)[0]) == pytest.approx(0.422, abs=0.0005)
     assert float(lpips(ref, ref)[0]) == 0.0
+
+
+@pytest.mark.skipif(not __import__("deblur_tf.metrics").metrics.lpips_available(),
+                    reason="needs ../shared/weights (VGG16 + LPIPS linear weights), absent here")
+def test_lpips_bfloat16_and_cached_reference_agree_with_float32():
+    from deblur_tf.io import read_rgb
+    from deblur_tf.metrics import LPIPS
+    from deblur_tf.paths import shared_file
+    folder = shared_file("weights", "lpips_check")
+    ref, p0, p1 = (read_rgb(folder / f"ex_{n}.png")[None].astype(np.float32) / 255 for n in ("ref", "p0", "p1"))
+    fast = LPIPS(precision="bfloat16")
+    # The suite's bf16 LPIPS: within 0.002 of the official values (float32 is within 0.0005).
+    assert float(fast(ref, p0)[0]) == pytest.approx(0.569, abs=0.002)
+    assert float(fast(ref, p1)[0]) == pytest.approx(0.422, abs=0.002)
+    exact = LPIPS()
+    both = np.concatenate([p0, p1])
+    cached = exact.distance_to(both, exact.reference(np.concatenate([ref, ref])))
+    np.testing.assert_allclose(cached.numpy(), exact(both, np.concatenate([ref, ref])).numpy(), atol=1e-6)

@@ -42,15 +42,41 @@ def test_resume_continues_the_step_count_with_optimizer_state(image_folder, tmp_
     assert any(n.startswith("g_optimizer/_variables") for n in names)  # Adam moments are saved
 
 
-def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(image_folder, tmp_path):
+def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(image_folder, tmp_path, monkeypatch):
     run(_cfg(image_folder, 2, adversarial="none"), tmp_path)
-    with pytest.raises(TrainingError, match="non-finite loss at step 3.*ckpt-2"):
-        run(_cfg(image_folder, 6, adversarial="none", l1_weight=float("nan")), tmp_path)
+    from deblur_tf import losses
+    monkeypatch.setattr(losses, "l1_loss", lambda a, b: tf.constant(float("nan")))
+    with pytest.raises(TrainingError, match="non-finite loss .* at step 3.*ckpt-2"):
+        run(_cfg(image_folder, 6, adversarial="none"), tmp_path)
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("ckpt-2")
     reader = tf.train.load_checkpoint(str(tmp_path / "checkpoints"))
     assert all(np.isfinite(reader.get_tensor(n)).all()
                for n, _ in tf.train.list_variables(str(tmp_path / "checkpoints"))
                if n.startswith("generator") and reader.get_tensor(n).dtype.kind == "f")
+
+
+def test_diverged_weights_are_never_checkpointed(image_folder, tmp_path):
+    # Issue 13, defect 4: with a huge learning rate the weights reach ~1e30 while the clipped
+    # output keeps the loss finite; the run must stop without writing such a checkpoint.
+    cfg = apply_overrides(_cfg(image_folder, 6, adversarial="none"),
+                          {"optim": {"g_learning_rate": 1e30}, "train": {"checkpoint_every": 1}})
+    with pytest.raises(TrainingError, match=r"diverged weights \(.*\) at step 1; .*kept: None"):
+        run(cfg, tmp_path)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) is None
+
+
+@pytest.mark.parametrize("override,key", [({"train": {"steps": -5}}, "train.steps"),
+                                          ({"train": {"steps_per_epoch": 0}}, "train.steps_per_epoch"),
+                                          ({"train": {"checkpoint_every": 0}}, "train.checkpoint_every"),
+                                          ({"train": {"tensorboard_every": 0}}, "train.tensorboard_every"),
+                                          ({"data": {"image_size": 3}}, "data.image_size"),
+                                          ({"loss": {"l1_weight": float("nan")}}, "loss.l1_weight"),
+                                          ({"loss": {"adversarial": "lsgan"}}, "loss.adversarial")])
+def test_bad_config_values_are_refused_before_the_run_folder_exists(image_folder, tmp_path, override, key):
+    from deblur_tf.config import ConfigError
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        run(apply_overrides(_cfg(image_folder, 4), override), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_warm_start_loads_a_generator(tiny_run, image_folder, tmp_path, monkeypatch):
@@ -124,3 +150,21 @@ def test_extract_writes_the_generator_of_any_kept_checkpoint(tiny_run, tmp_path)
     assert any(not np.array_equal(a, b) for a, b in zip(at2.get_weights(), final.get_weights()))
     r = runner.invoke(cli, ["extract", str(tiny_run), "--step", "3", "-o", str(tmp_path / "g3.keras")])
     assert r.exit_code != 0 and "kept: 2, 4" in r.output and "Traceback" not in r.output
+
+
+def test_the_robust_recipe_trains_on_any_sharp_folder(image_folder, tmp_path):
+    # Issue 12's recipe end to end (per-sample kernels of every family, rescale, noise, JPEG,
+    # clean samples, face augmentation) with the NAFNet generator, shrunk to seconds.
+    from deblur_tf.config import ROBUST_DEGRADATIONS
+    cfg = apply_overrides(get_experiment("lfw_robust_nafnet"), {
+        "data": {"train": str(image_folder), "val": None, "root": None, "image_size": 32,
+                 "batch_size": 2, "center_crop": 40,
+                 "augment": {"crop": [30, 50]}},
+        "model": {"generator": "nafnet", "generator_args": {"width": 8, "encoder_blocks": [1, 1],
+                                                            "middle_blocks": 1, "decoder_blocks": [1, 1]}},
+        "loss": {"perceptual_weight": 0.0},
+        "train": {"steps": 3, "steps_per_epoch": 3, "checkpoint_every": 3, "verbose": 0,
+                  "mixed_precision": False}})
+    assert cfg.data.degradations == ROBUST_DEGRADATIONS
+    result = run(cfg, tmp_path)
+    assert result.end_step == 3 and result.generator_path.is_file()

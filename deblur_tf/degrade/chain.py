@@ -83,15 +83,56 @@ class KernelBank:
 
 
 _KERNEL_DEFAULTS = {
+    "identity": {},
     "trajectory": {"sizes": list(K.LITERATURE_KERNEL_SIZES), "exposure": [0.5, 1.0]},
+    "spline": {"sizes": list(range(5, 32, 2)), "points": 6},
     "motion": {"length": [5, 25], "angle": [0, 180]},
     "disk": {"radius": [1, 4]},
     "gaussian": {"sigma": [0.5, 3.0]},
+    "anisotropic_gaussian": {"sigma": [0.3, 4.0], "angle": [0, 180]},
+    # Camera shake (trajectory or spline, half each) seen through a slightly defocused lens.
+    "shake_defocus": {"sizes": list(range(5, 32, 2)), "radius": [0.5, 2.5], "max_size": 31},
 }
+
+
+def draw_kernel(kind: str, spec: dict, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """One kernel of ``kind`` with parameters drawn from ``spec`` (see ``_KERNEL_DEFAULTS``), and
+    its nominal size (the support it was made for, before any padding)."""
+    if kind == "identity":
+        return np.ones((1, 1), np.float32), 1
+    if kind in ("trajectory", "spline", "shake_defocus"):
+        size = int(rng.choice([int(s) for s in spec["sizes"]]))
+        if kind == "trajectory":
+            return K.shake_kernel(rng, size, _range(spec["exposure"], "trajectory.exposure")), size
+        if kind == "spline" or rng.uniform() < 0.5:
+            shake = K.spline_kernel(rng, size, int(spec.get("points", 6)))
+        else:
+            shake = K.shake_kernel(rng, size)
+        if kind == "spline":
+            return shake, size
+        disk = K.disk_kernel(rng.uniform(*_range(spec["radius"], "shake_defocus.radius")))
+        k = K.compose_kernels(shake, disk, int(spec["max_size"]))
+        return k, k.shape[0]
+    if kind == "motion":
+        k = K.linear_motion_kernel(rng.uniform(*_range(spec["length"], "motion.length")),
+                                   rng.uniform(*_range(spec["angle"], "motion.angle")))
+    elif kind == "disk":
+        k = K.disk_kernel(rng.uniform(*_range(spec["radius"], "disk.radius")))
+    elif kind == "gaussian":
+        k = K.gaussian_kernel(rng.uniform(*_range(spec["sigma"], "gaussian.sigma")))
+    elif kind == "anisotropic_gaussian":
+        sx, sy = rng.uniform(*_range(spec["sigma"], "anisotropic_gaussian.sigma"), 2)
+        k = K.anisotropic_gaussian_kernel(sx, sy, rng.uniform(*_range(spec["angle"], "anisotropic_gaussian.angle")))
+    else:
+        raise DegradationConfigError(
+            f"unknown kernel type {kind!r}; choose from {sorted(_KERNEL_DEFAULTS)}")
+    return k, k.shape[0]
 
 
 def _make_kernels(kind: str, spec: dict, count: int, rng: np.random.Generator):
     if kind == "trajectory":
+        # Vectorised over the bank; the evaluation protocol's kernels come from here, so this
+        # path must keep drawing exactly as it always has.
         sizes = [int(s) for s in spec["sizes"]]
         exposure = _range(spec["exposure"], "trajectory.exposure")
         per_size = np.bincount(rng.integers(0, len(sizes), count), minlength=len(sizes))
@@ -100,42 +141,78 @@ def _make_kernels(kind: str, spec: dict, count: int, rng: np.random.Generator):
             if n:
                 out += [(k, size) for k in K.trajectory_kernels(size, int(n), rng, exposure)]
         return out
-    if kind == "motion":
-        lengths = rng.uniform(*_range(spec["length"], "motion.length"), count)
-        angles = rng.uniform(*_range(spec["angle"], "motion.angle"), count)
-        ks = [K.linear_motion_kernel(L, a) for L, a in zip(lengths, angles)]
-    elif kind == "disk":
-        ks = [K.disk_kernel(r) for r in rng.uniform(*_range(spec["radius"], "disk.radius"), count)]
-    elif kind == "gaussian":
-        ks = [K.gaussian_kernel(s) for s in rng.uniform(*_range(spec["sigma"], "gaussian.sigma"), count)]
-    else:
-        raise DegradationConfigError(
-            f"unknown kernel type {kind!r}; choose from {sorted(_KERNEL_DEFAULTS)}")
-    return [(k, k.shape[0]) for k in ks]
+    return [draw_kernel(kind, spec, rng) for _ in range(count)]
 
 
-def build_kernel_bank(specs: list[dict], count: int = 2000, seed: int = 0) -> KernelBank:
-    """Generate ``count`` kernels mixed from ``specs`` in proportion to their ``weight``."""
+def _full_specs(specs: list[dict]) -> tuple[list[tuple[str, dict]], np.ndarray]:
+    """Validated (kind, parameters) pairs with defaults filled in, and their normalised weights."""
     if not specs:
         raise DegradationConfigError("blur needs at least one kernel spec under 'kernels'")
-    rng = np.random.default_rng(seed)
-    weights = []
+    out, weights = [], []
     for spec in specs:
-        if "type" not in spec:
+        if not isinstance(spec, dict) or "type" not in spec:
             raise DegradationConfigError(f"kernel spec {spec!r} has no 'type'")
-        weights.append(float(spec.get("weight", 1.0)))
-    weights = np.asarray(weights) / np.sum(weights)
-    counts = np.bincount(rng.choice(len(specs), size=count, p=weights), minlength=len(specs))
-    items, kinds = [], []
-    for spec, n in zip(specs, counts):
         kind = spec["type"]
         if kind not in _KERNEL_DEFAULTS:
             raise DegradationConfigError(
                 f"unknown kernel type {kind!r}; choose from {sorted(_KERNEL_DEFAULTS)}")
-        full = _pop_known({k: v for k, v in spec.items() if k not in ("type", "weight")},
-                          _KERNEL_DEFAULTS[kind], f"kernel '{kind}'")
+        weight = float(spec.get("weight", 1.0))
+        if weight < 0:
+            raise DegradationConfigError(f"kernel '{kind}': weight must be >= 0, got {weight}")
+        out.append((kind, _pop_known({k: v for k, v in spec.items() if k not in ("type", "weight")},
+                                     _KERNEL_DEFAULTS[kind], f"kernel '{kind}'")))
+        weights.append(weight)
+    weights = np.asarray(weights)
+    if weights.sum() <= 0:
+        raise DegradationConfigError("kernel weights must not all be 0")
+    return out, weights / weights.sum()
+
+
+class KernelSampler:
+    """Kernels drawn fresh for every sample (no fixed bank), keyed by the sample's seed.
+
+    A kernel is a pure function of (seed, specs): the same sample gets the same kernel whatever
+    the tf.data parallelism. Runs in numpy inside ``tf.numpy_function`` (~2-6 ms per kernel, far
+    below a training step's share); every kernel is zero-padded to ``max_size`` so the blur is
+    one fixed-shape 'valid' convolution.
+    """
+
+    def __init__(self, specs: list[dict], max_size: int = 31):
+        self.specs, self.weights = _full_specs(specs)
+        self.max_size = K._check_size(max_size)
+        # Fail at configuration time, not inside tf.data: every family must fit max_size.
+        rng = np.random.default_rng(0)
+        for kind, spec in self.specs:
+            biggest = max([int(s) for s in spec.get("sizes", [1])])
+            if biggest > self.max_size:
+                raise DegradationConfigError(
+                    f"kernel '{kind}': size {biggest} exceeds blur.max_size {self.max_size}")
+            draw_kernel(kind, spec, rng)
+
+    def sample(self, seed) -> tuple[np.ndarray, int]:
+        rng = np.random.default_rng([int(v) & 0x7FFFFFFFFFFFFFFF for v in np.ravel(seed)])
+        kind, spec = self.specs[rng.choice(len(self.specs), p=self.weights)]
+        kernel, size = draw_kernel(kind, spec, rng)
+        if kernel.shape[0] > self.max_size:  # e.g. a wide gaussian: keep the centre
+            kernel = K.compose_kernels(kernel, np.ones((1, 1), np.float32), self.max_size)
+        return K.pad_kernel(kernel, self.max_size), size
+
+    def __call__(self, seed: tf.Tensor) -> tf.Tensor:
+        kernel, _ = tf.numpy_function(
+            lambda s: tuple(np.asarray(v, t) for v, t in zip(self.sample(s), (np.float32, np.int32))),
+            [seed], [tf.float32, tf.int32], stateful=False)
+        return tf.ensure_shape(kernel, [self.max_size, self.max_size])
+
+
+def build_kernel_bank(specs: list[dict], count: int = 2000, seed: int = 0) -> KernelBank:
+    """Generate ``count`` kernels mixed from ``specs`` in proportion to their ``weight``."""
+    full, weights = _full_specs(specs)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(rng.choice(len(full), size=count, p=weights), minlength=len(full))
+    items, kinds = [], []
+    for (kind, spec), n in zip(full, counts):
         if n:
-            made = _make_kernels(kind, full, int(n), rng)
+            made = _make_kernels(kind, spec, int(n), rng)
             items += made
             kinds += [kind] * len(made)
     side = max(k.shape[0] for k, _ in items)
@@ -182,6 +259,22 @@ def _noise_step(name: str, params: dict) -> Callable:
     return apply
 
 
+_RESCALE_PARAMS = {"factor": [1.0, 3.0]}
+
+
+def _rescale_step(params: dict) -> Callable:
+    lo, hi = _range(params["factor"], "rescale.factor")
+    if lo < 1:
+        raise DegradationConfigError(f"rescale.factor is a down-scaling factor >= 1, got {params['factor']!r}")
+
+    def apply(image, seed):
+        factor = _uniform(tf.random.experimental.stateless_fold_in(seed, 1), lo, hi)
+        method = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 2),
+                                             0, 3, dtype=tf.int32)
+        return ops.down_up(image, factor, method)
+    return apply
+
+
 _DAMAGE_PARAMS = {"regions": [1, 3], "size": [0.05, 0.25], "fill": "noise"}
 
 
@@ -213,30 +306,52 @@ class Degradation:
         steps = list(steps or [])
         self.config = steps
         self.bank: KernelBank | None = None
+        self.sampler: KernelSampler | None = None
         self.blur_p = 0.0
+        self.clean_p = 0.0
         self._steps: list[_Step] = []
-        for i, raw in enumerate(steps):
+        first = 0
+        if steps and isinstance(steps[0], dict) and steps[0].get("op") == "clean":
+            # Some samples left sharp and clean, input = target: a model must learn to leave a
+            # sharp face alone, and chance alone (no blur AND no noise AND no JPEG) is too rare.
+            spec = _pop_known({k: v for k, v in steps[0].items() if k != "op"}, {"p": 0.05}, "clean")
+            self.clean_p = float(spec["p"])
+            if not 0 <= self.clean_p <= 1:
+                raise DegradationConfigError(f"clean.p must be in [0, 1], got {self.clean_p}")
+            first = 1
+        for i, raw in enumerate(steps[first:], start=first):
             if not isinstance(raw, dict) or "op" not in raw:
                 raise DegradationConfigError(f"degradation step {i} needs an 'op': {raw!r}")
             spec = dict(raw)
             name = spec.pop("op")
             p = float(spec.pop("p", 1.0))
+            if not 0 <= p <= 1:
+                raise DegradationConfigError(f"{name}: p must be in [0, 1], got {p}")
+            if name == "clean":
+                raise DegradationConfigError("'clean' must be the first step")
             if name == "blur":
-                if i != 0 or self.bank is not None:
+                if i != first:
                     raise DegradationConfigError("'blur' must be the first and only blur step")
                 full = _pop_known(spec, {"kernels": [{"type": "trajectory"}], "bank_size": 2000,
-                                         "seed": bank_seed}, "blur")
-                self.bank = build_kernel_bank(full["kernels"], int(full["bank_size"]),
-                                              int(full["seed"]))
+                                         "seed": bank_seed, "per_sample": False, "max_size": 31},
+                                  "blur")
+                if full["per_sample"]:
+                    self.sampler = KernelSampler(full["kernels"], int(full["max_size"]))
+                else:
+                    self.bank = build_kernel_bank(full["kernels"], int(full["bank_size"]),
+                                                  int(full["seed"]))
                 self.blur_p = p
             elif name in _STEP_PARAMS:
                 params = _pop_known(spec, _STEP_PARAMS[name], name)
                 self._steps.append(_Step(name, p, _noise_step(name, params)))
+            elif name == "rescale":
+                params = _pop_known(spec, _RESCALE_PARAMS, name)
+                self._steps.append(_Step(name, p, _rescale_step(params)))
             elif name == "damage":
                 self._steps.append(_Step(name, p, _damage_step(_pop_known(spec, _DAMAGE_PARAMS, name))))
             else:
                 raise DegradationConfigError(
-                    f"unknown degradation op {name!r}; choose from {['blur', *_STEP_PARAMS, 'damage']}")
+                    f"unknown degradation op {name!r}; choose from {['clean', 'blur', *_STEP_PARAMS, 'rescale', 'damage']}")
         self._bank_tensor = None if self.bank is None else tf.constant(self.bank.kernels)
 
     @classmethod
@@ -250,6 +365,8 @@ class Degradation:
     @property
     def margin(self) -> int:
         """Context pixels needed on each side of the output for 'valid' blurring."""
+        if self.sampler is not None:
+            return self.sampler.max_size // 2
         return 0 if self.bank is None else self.bank.size // 2
 
     def __call__(self, window: tf.Tensor, seed: tf.Tensor, kernel_index=None):
@@ -257,13 +374,17 @@ class Degradation:
         sharp = ops.center_crop(window, self.margin) if self.margin else window
         image = sharp
         index = tf.constant(-1, tf.int32)
-        if self.bank is not None:
+        if self.bank is not None or self.sampler is not None:
             s = tf.random.experimental.stateless_fold_in(seed, 1000)
-            if kernel_index is None:
-                index = tf.random.stateless_uniform([], s, 0, len(self.bank), dtype=tf.int32)
+            if self.sampler is not None:
+                kernel = self.sampler(s)
             else:
-                index = tf.cast(kernel_index, tf.int32)
-            blurred = ops.convolve_valid(window, tf.gather(self._bank_tensor, index))
+                if kernel_index is None:
+                    index = tf.random.stateless_uniform([], s, 0, len(self.bank), dtype=tf.int32)
+                else:
+                    index = tf.cast(kernel_index, tf.int32)
+                kernel = tf.gather(self._bank_tensor, index)
+            blurred = ops.convolve_valid(window, kernel)
             if self.blur_p < 1:
                 apply = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(s, 1)) < self.blur_p
                 image = tf.where(apply, blurred, sharp)
@@ -277,6 +398,10 @@ class Degradation:
                 gate = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(s, 7))
                 out = tf.where(gate < step.p, out, image)
             image = out
+        if self.clean_p > 0:
+            keep = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 2000)) < self.clean_p
+            image = tf.where(keep, sharp, image)
+            index = tf.where(keep, -1, index)
         return tf.clip_by_value(image, 0.0, 1.0), sharp, index
 
 

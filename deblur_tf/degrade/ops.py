@@ -62,6 +62,21 @@ def jpeg(image: tf.Tensor, quality) -> tf.Tensor:
     return tf.reshape(out, tf.shape(image))
 
 
+def down_up(image: tf.Tensor, factor, method) -> tf.Tensor:
+    """Down-scale an [H, W, C] image by ``factor`` (>= 1) and back up: a small sensor or a photo
+    that was shared at low resolution. ``method`` (0, 1, 2) picks area / bilinear / bicubic
+    down-scaling; up-scaling is bilinear or bicubic (area cannot up-scale)."""
+    shape = tf.shape(image)
+    small = tf.maximum(tf.cast(tf.round(tf.cast(shape[:2], tf.float32) / factor), tf.int32), 1)
+    down = tf.switch_case(method, [
+        lambda: tf.image.resize(image, small, method="area"),
+        lambda: tf.image.resize(image, small, method="bilinear", antialias=True),
+        lambda: tf.image.resize(image, small, method="bicubic", antialias=True)])
+    up = tf.cond(method > 1, lambda: tf.image.resize(down, shape[:2], method="bicubic"),
+                 lambda: tf.image.resize(down, shape[:2], method="bilinear"))
+    return tf.reshape(up, shape)
+
+
 DAMAGE_FILLS = ("noise", "black", "colour")
 
 

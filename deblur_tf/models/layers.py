@@ -128,10 +128,11 @@ class NearestUpsample(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
-def residual_output(features, padded, inputs):
-    """The generators' shared tail: ``features`` (3 maps) → tanh residual → clip(padded input +
-    residual) (GlobalSkip) → cropped back to the input's size. float32 under mixed precision."""
-    residual = keras.layers.Activation("tanh", name="residual", dtype="float32")(features)
+def residual_output(features, padded, inputs, activation: str = "tanh"):
+    """The generators' shared tail: ``features`` (3 maps) → residual (``activation``: DeblurGAN's
+    tanh, or "linear" for an unbounded one) → clip(padded input + residual) (GlobalSkip) →
+    cropped back to the input's size. float32 under mixed precision."""
+    residual = keras.layers.Activation(activation, name="residual", dtype="float32")(features)
     restored = GlobalSkip(name="global_skip", dtype="float32")(padded, residual)
     return CropToMatch(name="restored", dtype="float32")(restored, inputs)
 

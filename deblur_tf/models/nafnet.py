@@ -1,0 +1,134 @@
+"""NAFNet-style U-Net (Chen et al., "Simple Baselines for Image Restoration", ECCV 2022).
+
+Each block is nonlinear-activation-free: layer norm → 1x1 conv → 3x3 depthwise conv → SimpleGate
+(split the channels in two halves and multiply them) → simplified channel attention → 1x1 conv,
+added back with a learned per-channel scale that starts at 0 (so a fresh block is the identity),
+then a gated feed-forward part built the same way. Strided 2x2 convs go down, 1x1 conv +
+PixelShuffle go up, encoder features are added to the decoder's, and the image is restored as a
+global residual.
+
+One change from the paper, for tiling: NAFNet's channel attention averages each channel over the
+*whole* image, so a tile and the whole photo would get different statistics (the TLC paper, Chu
+et al. 2022, shows the same train/test mismatch). Here it averages over a local window of
+``attention_window`` feature pixels instead ('same' average pooling, which ignores the padding),
+so every output pixel depends on a bounded neighbourhood only: no instance norm, no whole-image
+statistic, and tiled output matches untiled once tiles overlap enough.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from deblur_tf.models.base import ArchModel
+from deblur_tf.models.layers import PadToMultiple, PixelShuffle, residual_output
+from deblur_tf.models.registry import register_generator, register_preset
+
+
+@keras.saving.register_keras_serializable(package="deblur_tf")
+class SimpleGate(keras.layers.Layer):
+    """Split the channels into two halves and multiply them (NAFNet's activation)."""
+
+    def call(self, x):
+        a, b = keras.ops.split(x, 2, axis=-1)
+        return a * b
+
+    def compute_output_shape(self, shape):
+        return (*shape[:-1], shape[-1] // 2)
+
+
+@keras.saving.register_keras_serializable(package="deblur_tf")
+class ScaledResidual(keras.layers.Layer):
+    """``x + scale * y`` with a learned per-channel ``scale`` starting at 0 (NAFNet's β and γ)."""
+
+    def build(self, x_shape, y_shape):
+        self.scale = self.add_weight(shape=(y_shape[-1],), initializer="zeros", name="scale")
+
+    def call(self, x, y):
+        return x + keras.ops.cast(self.scale, y.dtype) * y
+
+    def compute_output_shape(self, x_shape, y_shape):
+        return x_shape
+
+
+def _naf_block(x, channels: int, window: int, dropout: float, name: str):
+    y = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}norm1")(x)
+    y = keras.layers.Conv2D(2 * channels, 1, name=f"{name}expand")(y)
+    y = keras.layers.DepthwiseConv2D(3, padding="same", name=f"{name}dwconv")(y)
+    y = SimpleGate(name=f"{name}gate1")(y)
+    # Simplified channel attention over a local window (see the module docstring).
+    pooled = keras.layers.AveragePooling2D(window, strides=1, padding="same", name=f"{name}pool")(y)
+    attention = keras.layers.Conv2D(channels, 1, name=f"{name}attention")(pooled)
+    y = keras.layers.Multiply(name=f"{name}attend")([y, attention])
+    y = keras.layers.Conv2D(channels, 1, name=f"{name}project")(y)
+    if dropout:
+        y = keras.layers.Dropout(dropout, name=f"{name}dropout1")(y)
+    x = ScaledResidual(name=f"{name}beta")(x, y)
+    y = keras.layers.LayerNormalization(epsilon=1e-6, name=f"{name}norm2")(x)
+    y = keras.layers.Conv2D(2 * channels, 1, name=f"{name}ffn_expand")(y)
+    y = SimpleGate(name=f"{name}gate2")(y)
+    y = keras.layers.Conv2D(channels, 1, name=f"{name}ffn_project")(y)
+    if dropout:
+        y = keras.layers.Dropout(dropout, name=f"{name}dropout2")(y)
+    return ScaledResidual(name=f"{name}gamma")(x, y)
+
+
+@register_generator("nafnet")
+class NAFNet(ArchModel):
+    """NAFNet U-Net: 3x3 stem → encoder levels (blocks, then a stride-2 2x2 conv doubling the
+    width) → middle blocks → decoder levels (1x1 conv + PixelShuffle halving the width, add the
+    encoder's features, blocks) → 3x3 conv → global residual.
+
+    Args:
+        width: channels at full resolution (32 in the paper's small models).
+        encoder_blocks: blocks per encoder level; its length is the number of down-samplings.
+        middle_blocks: blocks at the lowest resolution (most of the receptive field).
+        decoder_blocks: blocks per decoder level, deepest first; same length as encoder_blocks.
+        attention_window: local window (feature px, odd) of the channel attention at every level.
+        dropout: rate after each block's two branches (0 in the paper); inactive at inference.
+        image_shape: input shape, ``(None, None, 3)`` for any size.
+    """
+
+    def __init__(self, width: int = 32, encoder_blocks=(1, 1, 1, 28), middle_blocks: int = 1,
+                 decoder_blocks=(1, 1, 1, 1), attention_window: int = 7, dropout: float = 0.0,
+                 image_shape=(None, None, 3), **kwargs):
+        encoder_blocks, decoder_blocks = tuple(encoder_blocks), tuple(decoder_blocks)
+        if len(encoder_blocks) != len(decoder_blocks):
+            raise ValueError(f"encoder_blocks {encoder_blocks} and decoder_blocks {decoder_blocks} "
+                             "need the same length (one entry per resolution level)")
+        if attention_window < 1 or attention_window % 2 == 0:
+            raise ValueError(f"attention_window must be a positive odd number, got {attention_window}")
+        multiple = 2 ** len(encoder_blocks)
+        inputs = keras.Input(shape=image_shape, name="blurred")
+        padded = PadToMultiple(multiple, name="pad_to_multiple", dtype="float32")(inputs)
+        x = keras.layers.Conv2D(width, 3, padding="same", name="stem")(padded)
+        skips, channels = [], width
+        for level, count in enumerate(encoder_blocks):
+            for b in range(count):
+                x = _naf_block(x, channels, attention_window, dropout, f"enc{level}_{b}_")
+            skips.append(x)
+            channels *= 2
+            x = keras.layers.Conv2D(channels, 2, strides=2, name=f"down{level}")(x)
+        for b in range(middle_blocks):
+            x = _naf_block(x, channels, attention_window, dropout, f"mid{b}_")
+        for level, count in zip(reversed(range(len(decoder_blocks))), decoder_blocks):
+            x = keras.layers.Conv2D(channels * 2, 1, use_bias=False, name=f"up{level}_conv")(x)
+            x = PixelShuffle(2, name=f"up{level}_shuffle")(x)
+            channels //= 2
+            x = keras.layers.Add(name=f"up{level}_skip")([x, skips[level]])
+            for b in range(count):
+                x = _naf_block(x, channels, attention_window, dropout, f"dec{level}_{b}_")
+        # float32 tail: in bf16 the residual itself would be quantised to ~1/256 of its size.
+        x = keras.layers.Conv2D(3, 3, padding="same", name="tail_conv", dtype="float32")(x)
+        # A linear residual (NAFNet's): deblurring a sharp edge can need more than tanh's ±0.5.
+        outputs = residual_output(x, padded, inputs, activation="linear")
+        super().__init__(inputs, outputs, dict(
+            width=width, encoder_blocks=list(encoder_blocks), middle_blocks=middle_blocks,
+            decoder_blocks=list(decoder_blocks), attention_window=attention_window,
+            dropout=dropout, image_shape=tuple(image_shape)), **kwargs)
+        self.size_multiple = multiple
+
+
+# Sized for a 2-core CPU: about the FLOPs of the compact ResNet, with most blocks at 1/8 and
+# 1/16 resolution, where each one widens the receptive field most per FLOP (large shake kernels).
+register_preset("nafnet_compact", "nafnet", width=16, encoder_blocks=[1, 1, 2, 4], middle_blocks=6,
+                decoder_blocks=[1, 1, 1, 1])
