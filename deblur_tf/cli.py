@@ -31,7 +31,8 @@ class _Group(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            raise click.ClickException("interrupted") from None
+            click.echo("Error: interrupted", err=True)
+            raise SystemExit(130) from None  # the shell's code for Ctrl-C
         except Exception as e:  # noqa: BLE001 - the CLI boundary
             if os.environ.get("DEBLUR_TF_DEBUG"):
                 raise
@@ -65,16 +66,24 @@ def default_model_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _collect_images(inputs: tuple[str, ...]) -> list[tuple[Path, Path]]:
-    """(file, path relative to its input root) for files and folders (recursive)."""
+def _collect_images(inputs: tuple[str, ...], exclude: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input root) for files and folders (recursive). Files under
+    ``exclude`` (the output folder, when it lies inside an input folder) and hidden temporary
+    files of interrupted atomic writes (``.name.xxxx.png``) are skipped."""
     from deblur_tf.data import is_image_file
     from deblur_tf.io import ImageReadError
+    skip = exclude.resolve() if exclude is not None else None
+
+    def wanted(f: Path) -> bool:
+        if not f.is_file() or not is_image_file(f) or f.name.startswith("."):
+            return False
+        return skip is None or not f.resolve().is_relative_to(skip)
     out = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
             try:
-                files = sorted(f for f in p.rglob("*") if f.is_file() and is_image_file(f))
+                files = sorted(f for f in p.rglob("*") if wanted(f))
             except PermissionError as e:
                 raise ImageReadError(f"cannot read folder {p}: {e.strerror}") from None
             if not files:
@@ -133,7 +142,7 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
 
     from deblur_tf.config import ConfigError, load_config_file
     from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation
-    from deblur_tf.io import check_output, read_rgb, write_image
+    from deblur_tf.io import OutputError, check_output, read_rgb, write_image
 
     steps = DEFAULT_DEGRADATIONS
     if config_path:
@@ -142,12 +151,26 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
         if not isinstance(steps, list):
             raise ConfigError(f"{config_path} has no 'degradations:' list")
     chain = Degradation(steps, bank_seed=seed)
-    items = _collect_images(inputs)
     out_root = Path(output)
+    items = _collect_images(inputs, exclude=out_root)
     inputs_all = [f for f, _ in items]
+    # Every file this run will write, checked before anything is written: never an input, never
+    # an existing file without --overwrite, never two outputs on one path.
+    plan = []
+    for path, rel in items:
+        targets = [out_root / rel.with_suffix(".png")]
+        if kernels:
+            targets.append(out_root / "kernels" / rel.with_suffix(".png"))
+        plan.append((path, [check_output(t, inputs_all, overwrite) for t in targets]))
+    seen: dict[Path, Path] = {}
+    for path, targets in plan:
+        for t in targets:
+            if t.resolve() in seen:
+                raise OutputError(f"{path} and {seen[t.resolve()]} would both write {t}; "
+                                  "rename one or use another output folder")
+            seen[t.resolve()] = path
     failures = 0
-    for i, (path, rel) in enumerate(items):
-        target = check_output(out_root / rel.with_suffix(".png"), inputs_all, overwrite)
+    for i, (path, targets) in enumerate(plan):
         try:
             image = read_rgb(path).astype(np.float32) / 255.0
         except ValueError as e:
@@ -156,13 +179,12 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
             continue
         m = chain.margin
         window = np.pad(image, ((m, m), (m, m), (0, 0)), mode="symmetric") if m else image
-        degraded, _, index = chain(tf.constant(window), tf.constant([seed, i]))
-        write_image(target, np.round(degraded.numpy() * 255).astype(np.uint8))
-        if kernels and int(index) >= 0:
-            k = chain.bank.kernels[int(index)]
+        degraded, _, _, k = chain.with_kernel(tf.constant(window), tf.constant([seed, i]))
+        write_image(targets[0], np.round(degraded.numpy() * 255).astype(np.uint8))
+        if kernels:
+            k = k.numpy()
             picture = np.kron(k / k.max(), np.ones((8, 8)))
-            write_image(out_root / "kernels" / rel.with_suffix(".png"),
-                      np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2))
+            write_image(targets[1], np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2))
     click.echo(f"wrote {len(items) - failures} degraded image(s) to {out_root}"
                + (f"; {failures} failed" if failures else ""))
     if failures:
@@ -219,8 +241,9 @@ def extract(run_dir, step, output, overwrite):
 def experiments():
     """List the registered experiments."""
     from deblur_tf.config import EXPERIMENTS
+    width = max(len(n) for n in EXPERIMENTS) + 2
     for name, fn in sorted(EXPERIMENTS.items()):
-        click.echo(f"{name:22s} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        click.echo(f"{name:{width}s}{(fn.__doc__ or '').strip().splitlines()[0]}")
 
 
 # --- evaluate ------------------------------------------------------------------------------------
@@ -404,11 +427,13 @@ INT8_NOTE = ("int8 TFLite models lose quality to instance normalisation (see the
               help="Folder for each face's aligned input and restored output.")
 @click.option("--debug", is_flag=True,
               help="Also write <output>.faces.png: the input with face boxes, landmarks and scores.")
-@click.option("--max-pixels", default=50_000_000, show_default=True,
+@click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
               help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
+@click.option("--skip-existing", is_flag=True,
+              help="Leave inputs whose output already exists (resume an interrupted folder run).")
 def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, background, face_detector,
-           face_size, save_crops, debug, max_pixels, overwrite):
+           face_size, save_crops, debug, max_pixels, overwrite, skip_existing):
     """Deblur image files, folders (recursive), or - (stdin).
 
     Faces are found and restored one by one by default (--faces auto); --faces off restores
@@ -425,7 +450,8 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     stdin = inputs == ("-",)
     if "-" in inputs and not stdin:
         raise click.BadParameter("'-' (stdin) cannot be mixed with other inputs")
-    items = [(None, Path("stdin.png"))] if stdin else _collect_images(inputs)
+    items = [(None, Path("stdin.png"))] if stdin else _collect_images(
+        inputs, exclude=None if output == "-" else Path(output))
     path = model_path or default_model_path()
     if path is None:
         raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
@@ -438,23 +464,35 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     if not 16 <= face_size <= 1024:
         raise click.BadParameter(f"--face-size must be in [16, 1024], got {face_size}")
     if face_mode != "off":
-        from deblur_tf.faces import default_template, make_detector
+        from deblur_tf.faces import DETECTORS, default_template
         default_template()  # fail now, not per image, if the face template is missing
-        deblurrer.detector = make_detector(face_detector)
+        assert face_detector in DETECTORS
+        deblurrer.detector_name = face_detector  # built once, on the first photo that needs it
     single = len(items) == 1 and (stdin or not Path(inputs[0]).is_dir())
+    if not single and not to_stdout and Path(output).suffix and not Path(output).is_dir():
+        raise click.BadParameter(f"{len(items)} inputs need an output folder, not a file name "
+                                 f"({output})", param_hint="-o/--output")
     out_root = Path(output)
     all_inputs = [p for p, _ in items if p is not None]
-    failures = []
+    if overwrite and skip_existing:
+        raise click.BadParameter("--overwrite and --skip-existing contradict each other")
+    failures, skipped = [], 0
     progress = len(items) > 1 and not to_stdout
     from tqdm import tqdm
     for src, rel in tqdm(items, desc="deblur", unit="image", disable=not progress, file=sys.stderr):
         label = "<stdin>" if src is None else str(src)
+        if skip_existing and not to_stdout and _output_for(rel, out_root, single).exists():
+            skipped += 1
+            continue
         try:
             target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
             image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
             restored, faces = _restore_photo(deblurrer, image, face_mode, background, face_size)
             if face_mode == "only" and not faces:
                 tqdm.write(f"note: no face found in {label}; left unchanged", file=sys.stderr)
+            elif face_mode != "off":
+                tqdm.write(f"{label}: {len(faces)} face(s) restored" if faces else
+                           f"{label}: no face found; restored the whole image", file=sys.stderr)
             if save_crops and faces:
                 _save_face_crops(faces, Path(save_crops), rel, all_inputs, overwrite)
             if debug:
@@ -473,7 +511,8 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
             failures.append(f"{label}: {message}")
             tqdm.write(f"failed: {label}: {message}", file=sys.stderr)
     if not to_stdout:
-        click.echo(f"deblurred {len(items) - len(failures)} of {len(items)} image(s) -> {out_root}", err=True)
+        click.echo(f"deblurred {len(items) - len(failures) - skipped} of {len(items)} image(s) -> {out_root}"
+                   + (f" ({skipped} skipped: output exists)" if skipped else ""), err=True)
     if failures:
         for line in failures:
             click.echo(f"  {line}", err=True)
@@ -535,6 +574,8 @@ def export(model_path, output, fmt, quantize, calibration_images, root, overwrit
         export_savedmodel(generator, out, training_config)
     else:
         representative = calibration_faces(calibration_images, root) if quantize == "int8" else None
+        if quantize == "int8":
+            click.echo("warning: " + INT8_NOTE, err=True)
         export_tflite(generator, out, quantize, representative)
     click.echo(f"wrote {out}")
 
@@ -547,18 +588,21 @@ def _run_config_beside(model_path) -> dict | None:
 
 
 @cli.command()
-@click.option("--size", default=128, show_default=True, help="Input size for the FLOPs column.")
-def models(size):
-    """List the registered generators, critics and presets: parameters and FLOPs."""
+@click.option("--flops", is_flag=True, help="Also count FLOPs (traces every model: about 30 s).")
+@click.option("--size", default=128, show_default=True, type=click.IntRange(min=16),
+              help="Input size for the FLOPs column.")
+def models(flops, size):
+    """List the registered generators, critics and presets with their parameters (and FLOPs)."""
     from deblur_tf.models import CRITICS, GENERATORS, PRESETS, build_critic, build_generator
     from deblur_tf.models.flops import count_flops
-    rows = [(n, "generator", build_generator(n)) for n in sorted(GENERATORS)]
-    rows += [(n, f"preset of {PRESETS[n][0]}", build_generator(n)) for n in sorted(PRESETS)]
-    rows += [(n, "critic", build_critic(n)) for n in sorted(CRITICS)]
-    click.echo(f"{'name':28s} {'kind':30s} {'params':>9s} {f'GFLOPs @{size}²':>14s}")
-    for name, kind, model in rows:
-        click.echo(f"{name:28s} {kind:30s} {model.count_params() / 1e6:8.2f}M "
-                   f"{count_flops(model, size, size) / 1e9:14.2f}")
+    rows = [(n, "generator", lambda n=n: build_generator(n)) for n in sorted(GENERATORS)]
+    rows += [(n, f"preset of {PRESETS[n][0]}", lambda n=n: build_generator(n)) for n in sorted(PRESETS)]
+    rows += [(n, "critic", lambda n=n: build_critic(n)) for n in sorted(CRITICS)]
+    click.echo(f"{'name':28s} {'kind':30s} {'params':>9s}" + (f" {f'GFLOPs @{size}²':>14s}" if flops else ""))
+    for name, kind, build in rows:
+        model = build()
+        click.echo(f"{name:28s} {kind:30s} {model.count_params() / 1e6:8.2f}M"
+                   + (f" {count_flops(model, size, size) / 1e9:14.2f}" if flops else ""))
 
 
 def _import_tensorflow_quietly() -> None:
@@ -583,7 +627,16 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # SystemExit unwinds the stack, so atomic writes remove their temporary files (the default
+    # action would kill the process and leave them behind). `train` installs its own handler,
+    # which saves a checkpoint first.
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    import signal
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
         _import_tensorflow_quietly()
     cli(prog_name="deblur-tf")

@@ -230,7 +230,8 @@ class Deblurrer:
         self.tile, self.overlap = int(tile), int(overlap)
         # Faces are restored in batches where the backend takes them (TFLite runs one at a time).
         self.face_batch = getattr(backend, "max_batch", 1)
-        self.detector = None  # set to any deblur_tf.faces detector; MTCNN when first needed
+        self.detector = None  # set to any deblur_tf.faces detector; built when first needed
+        self.detector_name = "mtcnn"  # which detector to build then (deblur_tf.faces.DETECTORS)
 
     @classmethod
     def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -298,10 +299,11 @@ class Deblurrer:
         return merge(cover * faces_layer + (1 - cover) * base), faces
 
     def face_detector(self):
-        """``self.detector``, or MTCNN created on first use (it builds three small networks)."""
+        """``self.detector``, or ``self.detector_name`` built on first use (MTCNN builds three
+        small networks, about a second: a run on photos without faces never pays for it twice)."""
         if self.detector is None:
             from deblur_tf.faces import make_detector
-            self.detector = make_detector("mtcnn")
+            self.detector = make_detector(self.detector_name)
         return self.detector
 
 

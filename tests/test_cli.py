@@ -136,11 +136,24 @@ def test_a_non_model_file_is_a_clear_error(runner, image_folder, tmp_path):
 
 
 def test_models_lists_the_registry(runner):
-    result = runner.invoke(cli, ["models"])
+    result = runner.invoke(cli, ["models", "--flops"])
     assert result.exit_code == 0
     assert "deblurgan_resnet_compact" in result.output and "patchgan" in result.output
     compact = next(ln for ln in result.output.splitlines() if ln.startswith("deblurgan_resnet_compact"))
     assert compact.split()[-2] == "1.97M" and float(compact.split()[-1]) > 1  # params, GFLOPs
+    quick = runner.invoke(cli, ["models"])  # without --flops: parameters only, no tracing
+    compact = next(ln for ln in quick.output.splitlines() if ln.startswith("deblurgan_resnet_compact"))
+    assert compact.split()[-1] == "1.97M"
+
+
+def test_experiments_lists_every_registered_recipe_in_aligned_columns(runner):
+    from deblur_tf.config import EXPERIMENTS
+    result = runner.invoke(cli, ["experiments"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert sorted(ln.split()[0] for ln in lines) == sorted(EXPERIMENTS)
+    starts = {len(ln) - len(ln[len(ln.split()[0]):].lstrip()) for ln in lines}
+    assert len(starts) == 1  # every description starts in the same column
 
 
 def _folder_with_bad_files(src_folder, tmp_path):
@@ -321,3 +334,84 @@ def test_bad_tile_options_blame_the_right_option(runner, image_folder, exported,
                                  "--model", str(exported / "g.keras"), *args])
     assert result.exit_code != 0 and option in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "o.png").exists()
+
+
+def test_blur_never_replaces_an_input_and_refuses_colliding_outputs(runner, image_folder, tmp_path):
+    # Issue 13, defect 2: with an input inside OUT/kernels/ the input photo was replaced by a
+    # kernel picture, and two inputs mapping to one output silently lost one.
+    import shutil
+    src = tmp_path / "out"
+    (src / "kernels").mkdir(parents=True)
+    shutil.copy(image_folder / "img_0.png", src / "a.png")
+    shutil.copy(image_folder / "img_1.png", src / "kernels" / "a.png")
+    before = (src / "kernels" / "a.png").read_bytes()
+    result = runner.invoke(cli, ["blur", str(src), "-o", str(src)])
+    assert_clean_error(result)
+    assert (src / "kernels" / "a.png").read_bytes() == before and len(list(src.rglob("*.png"))) == 2
+    # Per-sample kernels (no bank) still get their kernel picture.
+    config = tmp_path / "chain.yaml"
+    config.write_text("degradations:\n  - {op: blur, per_sample: true, max_size: 15, "
+                      "kernels: [{type: spline, sizes: [9, 15]}]}\n")
+    out = tmp_path / "blurred"
+    result = runner.invoke(cli, ["blur", str(image_folder / "img_3.png"), "-o", str(out), "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    from deblur_tf.io import read_rgb
+    assert read_rgb(out / "kernels" / "img_3.png").shape == (15 * 8, 15 * 8, 3)
+
+
+def test_deblur_skips_its_own_output_tree_and_needs_a_folder_for_several_inputs(
+        runner, image_folder, exported, tmp_path):
+    # Issue 13, defects 6 and 9: outputs inside the input folder were re-processed, stale
+    # temporary files were read as corrupt inputs, and -o file.png with several inputs became a
+    # directory named file.png.
+    import shutil
+    folder = tmp_path / "photos"
+    shutil.copytree(image_folder, folder)
+    (folder / ".img_0.x1y2.png").write_bytes(b"half a file from a killed run")
+    args = ["--model", str(exported / "g.keras"), "--faces", "off"]
+    first = runner.invoke(cli, ["deblur", str(folder), "-o", str(folder / "out"), *args])
+    assert first.exit_code == 0, first.stderr
+    second = runner.invoke(cli, ["deblur", str(folder), "-o", str(folder / "out"), "--overwrite", *args])
+    assert second.exit_code == 0, second.stderr
+    assert not (folder / "out" / "out").exists() and len(list((folder / "out").glob("*.png"))) == 8
+    result = runner.invoke(cli, ["deblur", str(folder / "img_0.png"), str(folder / "img_1.png"),
+                                 "-o", str(tmp_path / "file.png"), *args])
+    assert result.exit_code != 0 and "output folder" in result.stderr
+    assert not (tmp_path / "file.png").exists()
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(tmp_path):
+    # Issue 13, defect 6: a SIGTERM mid-write left '.name.xxxx.png' behind. The CLI's handler
+    # turns SIGTERM into SystemExit, so the atomic write removes its temporary file.
+    import signal
+    import subprocess
+    import sys
+    code = f"""
+import signal, sys, time
+from pathlib import Path
+from deblur_tf.cli import _exit_on_sigterm
+from deblur_tf.io import atomic_path
+signal.signal(signal.SIGTERM, _exit_on_sigterm)
+with atomic_path(Path({str(tmp_path)!r}) / "out.png") as tmp:
+    Path(tmp).write_bytes(b"partial")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    assert len(list(tmp_path.iterdir())) == 1  # the temporary file exists mid-write
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_skip_existing_resumes_a_folder_run(runner, image_folder, exported, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "img_0.png").write_bytes(b"an earlier output, kept as it is")
+    result = runner.invoke(cli, ["deblur", str(image_folder), "-o", str(out), "--faces", "off",
+                                 "--model", str(exported / "g.keras"), "--skip-existing"])
+    assert result.exit_code == 0, result.stderr
+    assert "deblurred 7 of 8 image(s)" in result.stderr and "1 skipped" in result.stderr
+    assert (out / "img_0.png").read_bytes() == b"an earlier output, kept as it is"
+    assert len(list(out.glob("*.png"))) == 8

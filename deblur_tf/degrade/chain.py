@@ -370,7 +370,12 @@ class Degradation:
         return 0 if self.bank is None else self.bank.size // 2
 
     def __call__(self, window: tf.Tensor, seed: tf.Tensor, kernel_index=None):
+        return self.with_kernel(window, seed, kernel_index)[:3]
+
+    def with_kernel(self, window: tf.Tensor, seed: tf.Tensor, kernel_index=None):
+        """As calling the chain, plus the kernel used ([K, K]; a 1x1 identity when not blurred)."""
         seed = tf.cast(seed, tf.int64)
+        kernel = tf.ones([1, 1], tf.float32)
         sharp = ops.center_crop(window, self.margin) if self.margin else window
         image = sharp
         index = tf.constant(-1, tf.int32)
@@ -389,6 +394,7 @@ class Degradation:
                 apply = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(s, 1)) < self.blur_p
                 image = tf.where(apply, blurred, sharp)
                 index = tf.where(apply, index, -1)
+                kernel = tf.cond(apply, lambda: kernel, lambda: _identity_like(kernel))
             else:
                 image = blurred
         for i, step in enumerate(self._steps):
@@ -402,7 +408,14 @@ class Degradation:
             keep = tf.random.stateless_uniform([], tf.random.experimental.stateless_fold_in(seed, 2000)) < self.clean_p
             image = tf.where(keep, sharp, image)
             index = tf.where(keep, -1, index)
-        return tf.clip_by_value(image, 0.0, 1.0), sharp, index
+            kernel = tf.cond(keep, lambda: _identity_like(kernel), lambda: kernel)
+        return tf.clip_by_value(image, 0.0, 1.0), sharp, index, kernel
+
+
+def _identity_like(kernel: tf.Tensor) -> tf.Tensor:
+    """The identity kernel of the same (odd) shape as ``kernel``."""
+    k = tf.shape(kernel)[0]
+    return tf.scatter_nd([[k // 2, k // 2]], [1.0], tf.shape(kernel))
 
 
 DEFAULT_DEGRADATIONS: list[dict] = [
