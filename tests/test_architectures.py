@@ -47,9 +47,12 @@ def test_output_shape_equals_input_shape(generator, shape):
 
 def test_round_trips_through_config_and_keras_file(generator, tmp_path):
     x = images(1, 29, 35)
-    clone = type(generator).from_config(generator.get_config())
-    assert clone.get_config() == generator.get_config()
-    assert clone.count_params() == generator.count_params()
+    # Through JSON, as a .keras file stores it: the rebuilt model takes the same weights and
+    # computes the same outputs.
+    import json
+    clone = type(generator).from_config(json.loads(json.dumps(generator.get_config())))
+    clone.set_weights(generator.get_weights())
+    np.testing.assert_allclose(clone(x, training=False), generator(x, training=False), atol=1e-5)
     generator.save(tmp_path / "g.keras")
     loaded = keras.saving.load_model(tmp_path / "g.keras", compile=False)
     np.testing.assert_allclose(loaded(x, training=False), generator(x, training=False), atol=1e-5)

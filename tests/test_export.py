@@ -42,7 +42,6 @@ def test_savedmodel_gives_the_keras_pixels_at_any_size(exported, tiny_generator,
     assert out.shape == x.shape and out.dtype == np.uint8
     # Same graph, inference mode (dropout off): identical to the Keras model to 1 grey level.
     assert np.abs(out.astype(int) - keras_uint8(tiny_generator, x)).max() <= 1
-    np.testing.assert_array_equal(out, sig(images=tf.constant(x))["restored"].numpy())
 
 
 def test_bytes_signature_decodes_jpeg_and_png_and_returns_png(exported):
