@@ -1,3 +1,28 @@
 """deblur-tf: restore blurred and damaged face photos with GANs (Keras 3 / TensorFlow)."""
 
 __version__ = "0.1.0"
+
+import os
+import sys
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up chatter (oneDNN / CUDA-stub notices) hidden.
+
+    Those lines are written to file descriptor 2 by native code before TF_CPP_MIN_LOG_LEVEL takes
+    effect, so Python-level filtering cannot stop them; a CLI whose errors are one line, or a notebook, must.
+    Import errors are still shown: the descriptor is restored before re-raising.
+    """
+    if os.environ.get("DEBLUR_TF_DEBUG") or "tensorflow" in sys.modules:
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import tensorflow as tf
+                tf.config.list_physical_devices()  # triggers the CUDA probe while muted
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)

@@ -16,10 +16,8 @@ from pathlib import Path  # noqa: E402
 
 import click  # noqa: E402
 
-
-def _one_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+from deblur_tf import import_tensorflow_quietly  # noqa: E402
+from deblur_tf.paths import default_model_path  # noqa: E402  (no TensorFlow import)
 
 
 class _Group(click.Group):
@@ -36,34 +34,14 @@ class _Group(click.Group):
         except Exception as e:  # noqa: BLE001 - the CLI boundary
             if os.environ.get("DEBLUR_TF_DEBUG"):
                 raise
-            known = _known_errors()
-            prefix = "" if isinstance(e, known) else f"{type(e).__name__}: "
-            raise click.ClickException(prefix + _one_line(e)) from None
-
-
-def _known_errors() -> tuple[type, ...]:
-    from deblur_tf.config import ConfigError
-    from deblur_tf.data import DataError
-    from deblur_tf.degrade import DegradationConfigError
-    from deblur_tf.faces import FaceError
-    from deblur_tf.inference import ModelLoadError
-    from deblur_tf.io import ImageReadError, OutputError
-    from deblur_tf.train import TrainingError
-    return (ConfigError, DataError, DegradationConfigError, FaceError, ModelLoadError, ImageReadError,
-            OutputError, TrainingError, FileNotFoundError)
+            from deblur_tf.errors import format_error
+            raise click.ClickException(format_error(e)) from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="deblur-tf")
 def cli():
     """Restore blurred face photos with DeblurGAN-style models (Keras 3 / TensorFlow)."""
-
-
-def default_model_path() -> Path | None:
-    """The shipped model in ``exported/`` when present."""
-    from deblur_tf.paths import PROJECT_ROOT
-    path = PROJECT_ROOT / "exported" / "deblur_tf_face.keras"
-    return path if path.is_file() else None
 
 
 def _collect_images(inputs: tuple[str, ...], exclude: Path | None = None) -> list[tuple[Path, Path]]:
@@ -254,6 +232,7 @@ def experiments():
 @click.option("--images", default=None,
               help="Folder or file list of sharp images (default: LFW test split in ../shared).")
 @click.option("--root", default=None, help="Base folder for relative paths in a file list.")
+# 150 = data.LFW_FACE_CROP (not imported here: deblur_tf.data imports TensorFlow)
 @click.option("--center-crop", default=150, show_default=True, help="Central px taken as the face (0: none).")
 @click.option("--image-size", default=128, show_default=True)
 @click.option("--sizes", default=",".join(str(s) for s in range(13, 28, 2)), show_default=True,
@@ -441,8 +420,9 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     """
     import numpy as np
 
+    from deblur_tf.errors import format_error
     from deblur_tf.inference import Deblurrer, ModelLoadError
-    from deblur_tf.io import ImageReadError, OutputError, check_output, encode_image, load_image, write_image
+    from deblur_tf.io import check_output, encode_image, load_image, write_image
 
     if 2 * overlap >= tile:
         raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
@@ -487,7 +467,8 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         try:
             target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
             image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
-            restored, faces = _restore_photo(deblurrer, image, face_mode, background, face_size)
+            restored, faces = deblurrer.restore(image, faces=face_mode, background=background,
+                                                face_size=face_size)
             if face_mode == "only" and not faces:
                 tqdm.write(f"note: no face found in {label}; left unchanged", file=sys.stderr)
             elif face_mode != "off":
@@ -506,8 +487,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         except Exception as e:  # noqa: BLE001 - one bad file must not stop a folder run
             if single:
                 raise
-            message = (str(e) if isinstance(e, (ImageReadError, OutputError))
-                       else f"{type(e).__name__}: {_one_line(e)}")
+            message = format_error(e)
             failures.append(f"{label}: {message}")
             tqdm.write(f"failed: {label}: {message}", file=sys.stderr)
     if not to_stdout:
@@ -517,16 +497,6 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         for line in failures:
             click.echo(f"  {line}", err=True)
         raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
-
-
-def _restore_photo(deblurrer, image, face_mode: str, background: bool, face_size: int):
-    """(restored image, faces) for one photo under the --faces mode."""
-    if face_mode == "off":
-        return deblurrer(image), []
-    out, faces = deblurrer.restore_faces(image, background=background, face_size=face_size)
-    if not faces and face_mode == "auto" and not background:
-        out = deblurrer(image)
-    return out, faces
 
 
 def _save_face_crops(faces, folder: Path, rel: Path, inputs, overwrite: bool) -> None:
@@ -605,28 +575,6 @@ def models(flops, size):
                    + (f" {count_flops(model, size, size) / 1e9:14.2f}" if flops else ""))
 
 
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the C++ start-up chatter (oneDNN / CUDA-stub notices) hidden.
-
-    Those lines are written to file descriptor 2 by native code before TF_CPP_MIN_LOG_LEVEL takes
-    effect, so Python-level filtering cannot stop them; a CLI whose errors are one line must.
-    Import errors are still shown: the descriptor is restored before re-raising.
-    """
-    if os.environ.get("DEBLUR_TF_DEBUG") or "tensorflow" in sys.modules:
-        return
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import tensorflow as tf
-                tf.config.list_physical_devices()  # triggers the CUDA probe while muted
-            finally:
-                os.dup2(saved, 2)
-    finally:
-        os.close(saved)
-
-
 def _exit_on_sigterm(signum, frame) -> None:
     # SystemExit unwinds the stack, so atomic writes remove their temporary files (the default
     # action would kill the process and leave them behind). `train` installs its own handler,
@@ -638,7 +586,7 @@ def main() -> None:
     import signal
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if not {"-h", "--help", "--version"} & set(sys.argv[1:]):
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
     cli(prog_name="deblur-tf")
 
 

@@ -19,12 +19,13 @@ from typing import Any, Callable
 
 import yaml
 
-from deblur_tf.data import FaceAugment
+from deblur_tf.data import LFW_FACE_CROP, FaceAugment
 from deblur_tf.degrade import DEFAULT_DEGRADATIONS
+from deblur_tf.errors import DeblurTFError
 from deblur_tf.paths import shared_dir
 
 
-class ConfigError(ValueError):
+class ConfigError(DeblurTFError, ValueError):
     """A config file or override names an unknown key or gives a value of the wrong type."""
 
 
@@ -104,6 +105,12 @@ class ExperimentConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @property
+    def adversarial_on(self) -> bool:
+        """Whether a critic is trained: the one rule used to build and to train a run."""
+        return (self.loss.adversarial != "none" and self.train.n_critic > 0
+                and self.loss.adversarial_weight > 0)
+
     def validate(self) -> "ExperimentConfig":
         """Check every value's range and choice; raise ConfigError naming the key. Returns self."""
         d, m, lo, o, t = self.data, self.model, self.loss, self.optim, self.train
@@ -148,11 +155,7 @@ class ExperimentConfig:
 
 # --- overriding ----------------------------------------------------------------------------------
 
-def _type_ok(value: Any, annotation) -> bool:
-    hints = annotation
-    if isinstance(hints, str):  # postponed annotations
-        hints = eval(hints, {"dict": dict, "list": list, "str": str, "int": int, "float": float,  # noqa: S307
-                             "bool": bool, "None": None})
+def _type_ok(value: Any, hints) -> bool:
     origin = typing.get_origin(hints)
     if origin in (typing.Union, types.UnionType):
         return any(_type_ok(value, a) for a in typing.get_args(hints))
@@ -171,6 +174,7 @@ def apply_overrides(config, overrides: dict, prefix: str = ""):
     if not isinstance(overrides, dict):
         raise ConfigError(f"config section {prefix or '<top>'} must be a mapping, got {overrides!r}")
     fields = {f.name: f for f in dataclasses.fields(config)}
+    hints = typing.get_type_hints(type(config))  # resolves the postponed (string) annotations
     changes = {}
     for key, value in overrides.items():
         path = f"{prefix}{key}"
@@ -180,13 +184,13 @@ def apply_overrides(config, overrides: dict, prefix: str = ""):
         if dataclasses.is_dataclass(current):
             changes[key] = apply_overrides(current, value, f"{path}.")
             continue
-        if fields[key].type in ("float", float) and not isinstance(value, bool):
+        if hints[key] is float and not isinstance(value, bool):
             # YAML reads 1e-4 as a string and 2 as an int; both are fine for a float field.
             try:
                 value = float(value)
             except (TypeError, ValueError):
                 pass
-        if not _type_ok(value, fields[key].type):
+        if not _type_ok(value, hints[key]):
             raise ConfigError(f"config key '{path}' expects {fields[key].type}, got {value!r}")
         changes[key] = value
     return dataclasses.replace(config, **changes)
@@ -257,7 +261,7 @@ def get_experiment(name: str) -> ExperimentConfig:
 def _lfw_data(split: str = "train") -> DataConfig:
     lfw = shared_dir() / "data" / "lfw"
     return DataConfig(train=str(lfw / "splits" / f"{split}.txt"), val=str(lfw / "splits" / "val.txt"),
-                      root=str(lfw / "images"), center_crop=150, jitter=4)
+                      root=str(lfw / "images"), center_crop=LFW_FACE_CROP, jitter=4)
 
 
 @register_experiment("lfw_compact_warmup")

@@ -21,12 +21,17 @@ from typing import Iterable, Sequence
 import tensorflow as tf
 
 from deblur_tf.degrade import Degradation
+from deblur_tf.errors import DeblurTFError
+
+# LFW's face region: the central 150 px of its 250 px deep-funneled images, resized to the model's
+# 128 px (the face-deblurring protocol of Shen et al. 2018). Every default face crop uses this.
+LFW_FACE_CROP = 150
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-class DataError(ValueError):
+class DataError(DeblurTFError, ValueError):
     """A data source is missing, empty or inconsistent."""
 
 

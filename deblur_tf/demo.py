@@ -16,13 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deblur_tf.degrade import trajectory_kernels
-from deblur_tf.degrade import ops
+from deblur_tf.data import LFW_FACE_CROP
+from deblur_tf.degrade import ops, trajectory_kernels
 from deblur_tf.inference import Deblurrer
 from deblur_tf.paths import shared_file
 
 FACE_CENTER_XY = (225, 110)  # the astronaut's face in skimage.data.astronaut() (512x512)
-FACE_CROP = 150              # source px taken as the face, as for LFW's central 150 px
 
 
 def blurred_astronaut(size: int = 128, kernel_size: int = 19, noise: float = 0.01, seed: int = 3):
@@ -31,7 +30,7 @@ def blurred_astronaut(size: int = 128, kernel_size: int = 19, noise: float = 0.0
     image = skimage.data.astronaut().astype(np.float32) / 255.0
     kernel = trajectory_kernels(kernel_size, 1, np.random.default_rng(seed))[0]
     margin = kernel_size // 2
-    src = int(round((size + 2 * margin) * FACE_CROP / size))
+    src = int(round((size + 2 * margin) * LFW_FACE_CROP / size))
     x0, y0 = FACE_CENTER_XY[0] - src // 2, FACE_CENTER_XY[1] - src // 2
     window = tf.image.resize(image[y0:y0 + src, x0:x0 + src], [size + 2 * margin] * 2, method="area")
     blurred = ops.convolve_valid(window, kernel)
@@ -72,7 +71,7 @@ def train_tiny_model(seconds: float, log: Callable[[str], None]) -> keras.Model:
     from deblur_tf.train import build_datasets, build_gan
     lfw = shared_file("data", "lfw", "splits", "train.txt")
     if lfw is not None:
-        data = {"train": str(lfw), "root": str(shared_file("data", "lfw", "images")), "center_crop": 150}
+        data = {"train": str(lfw), "root": str(shared_file("data", "lfw", "images")), "center_crop": LFW_FACE_CROP}
         log(f"no model given: training a tiny model for ~{seconds:.0f} s on LFW faces")
     else:
         data = {"train": _sample_photo_folder()}

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from deblur_tf.data import list_images, sharp_dataset
+from deblur_tf.data import LFW_FACE_CROP, list_images, sharp_dataset
 from deblur_tf.degrade import LITERATURE_KERNEL_SIZES, Degradation, KernelBank, build_kernel_bank
 
 
@@ -75,7 +75,7 @@ def _protocol_bank(size: int, count: int, seed: int):
 
 
 def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZES,
-             noise_sigma: float = 0.01, image_size: int = 128, center_crop: int | None = 150,
+             noise_sigma: float = 0.01, image_size: int = 128, center_crop: int | None = LFW_FACE_CROP,
              limit: int | None = None, seed: int = 0, batch_size: int = 8,
              oracles: dict | None = None, lpips=None, lpips_every: int = 1) -> dict:
     """``restorers``: name -> callable mapping a float [N, H, W, 3] batch in [0, 1] to the same.
@@ -125,7 +125,7 @@ class Condition:
     description: str
     kernels: str
     sizes: tuple = LITERATURE_KERNEL_SIZES
-    center_crop: int = 150
+    center_crop: int = LFW_FACE_CROP
     noise_sigma: float = 0.01
     jpeg_quality: int | None = None
     oracles: bool = False

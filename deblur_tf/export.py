@@ -122,7 +122,7 @@ def representative_faces(images: Iterable[np.ndarray], size: int = 128) -> Calla
 def calibration_faces(source=None, root=None, count: int = 200) -> Callable:
     """int8 calibration data: ``count`` training faces (central 150 px, LFW's face region), by
     default from the LFW *train* split in ../shared (never the test split)."""
-    from deblur_tf.data import DataError, list_images
+    from deblur_tf.data import LFW_FACE_CROP, DataError, list_images
     from deblur_tf.io import read_rgb
     from deblur_tf.paths import shared_file
     if source is None:
@@ -135,7 +135,7 @@ def calibration_faces(source=None, root=None, count: int = 200) -> Callable:
     for f in files[:: max(len(files) // count, 1)][:count]:
         image = read_rgb(f)
         h, w = image.shape[:2]
-        c = min(h, w, 150)
+        c = min(h, w, LFW_FACE_CROP)
         crops.append(image[(h - c) // 2:(h + c) // 2, (w - c) // 2:(w + c) // 2])
     return representative_faces(crops)
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deblur_tf.errors import DeblurTFError
+
 TEMPLATE_FILE = Path(__file__).with_name("face_template.json")
 LANDMARK_NAMES = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # as seen in the image
 
@@ -34,7 +36,7 @@ MAX_SCALE_DISAGREEMENT = 1.3
 MAX_CENTRE_DISAGREEMENT = 0.15
 
 
-class FaceError(ValueError):
+class FaceError(DeblurTFError, ValueError):
     """Face detection or alignment cannot run (missing template, bad arguments)."""
 
 

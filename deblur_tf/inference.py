@@ -13,14 +13,16 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from deblur_tf.errors import DeblurTFError
 import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf.io import to_uint8
 
 DEFAULT_TILE = 512
+FACE_MODES = ("auto", "only", "off")
 DEFAULT_OVERLAP = 32
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(DeblurTFError, ValueError):
     """A model file is missing or not a deblur-tf generator / export."""
 
 
@@ -253,6 +255,24 @@ class Deblurrer:
             return [self(im) for im in image]
         rgb, merge = split_channels(image)
         return merge(restore_tiled(self.backend, rgb, self.tile, self.overlap))
+
+    def restore(self, image, *, faces: str = "auto", background: bool = False, face_size: int = 128):
+        """One photo, restored the way a user expects; returns (image, faces found).
+
+        ``faces``: ``"auto"`` restores the faces found (see ``restore_faces``) and, when there is
+        none, the whole image; ``"only"`` restores faces only (a photo without one comes back
+        unchanged); ``"off"`` restores the whole image (right for already-aligned face crops).
+        ``background`` also restores the rest of the photo through the tiled whole-image path.
+        The CLI, notebooks and any service share this one rule.
+        """
+        if faces not in FACE_MODES:
+            raise ValueError(f"faces must be one of {FACE_MODES}, got {faces!r}")
+        if faces == "off":
+            return self(image), []
+        out, found = self.restore_faces(image, background=background, face_size=face_size)
+        if not found and faces == "auto" and not background:
+            out = self(image)
+        return out, found
 
     def restore_faces(self, image, *, detector=None, background: bool = False, face_size: int = 128,
                       faces: list | None = None):

@@ -11,12 +11,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deblur_tf.errors import DeblurTFError
 
-class ImageReadError(ValueError):
+
+class ImageReadError(DeblurTFError, ValueError):
     """A file is missing, unreadable or not an image."""
 
 
-class OutputError(ValueError):
+class OutputError(DeblurTFError, ValueError):
     """An output cannot be written (exists, equals an input, or the folder is not writable)."""
 
 

@@ -19,15 +19,6 @@ LPIPS_SHIFT = (-0.030, -0.088, -0.188)
 LPIPS_SCALE = (0.458, 0.448, 0.450)
 
 
-def psnr(a, b) -> tf.Tensor:
-    """Per-image PSNR (dB) of float images in [0, 1]."""
-    return tf.image.psnr(tf.cast(a, tf.float32), tf.cast(b, tf.float32), max_val=1.0)
-
-
-def ssim(a, b) -> tf.Tensor:
-    return tf.image.ssim(tf.cast(a, tf.float32), tf.cast(b, tf.float32), max_val=1.0)
-
-
 class LPIPS:
     """LPIPS-VGG v0.1 distance between float images in [0, 1]; lower is more similar.
 

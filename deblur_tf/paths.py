@@ -18,3 +18,9 @@ def shared_file(*parts: str) -> Path | None:
     """A file under the shared folder, or None when it is absent (fresh machine, CI without it)."""
     path = shared_dir().joinpath(*parts)
     return path if path.exists() else None
+
+
+def default_model_path() -> Path | None:
+    """The shipped model in ``exported/`` when present."""
+    path = PROJECT_ROOT / "exported" / "deblur_tf_face.keras"
+    return path if path.is_file() else None

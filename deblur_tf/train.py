@@ -23,13 +23,14 @@ import tensorflow as tf
 from deblur_tf import data as D
 from deblur_tf.config import ConfigError, ExperimentConfig, config_from_dict, load_config_file, save_config
 from deblur_tf.degrade import Degradation
+from deblur_tf.errors import DeblurTFError
 from deblur_tf.gan import DeblurGAN, LinearDecaySchedule, adam
 from deblur_tf.io import atomic_path
 from deblur_tf.losses import PerceptualLoss, default_vgg_weights
 from deblur_tf.models import build_critic, build_generator
 
 
-class TrainingError(RuntimeError):
+class TrainingError(DeblurTFError, RuntimeError):
     """The run cannot start or stopped abnormally (e.g. a non-finite loss)."""
 
 
@@ -78,8 +79,7 @@ def resolve_perceptual_weights(spec: str) -> str | None:
 def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
     """Generator, critic, losses and optimizers as the config says; compiled."""
     generator = build_generator(cfg.model.generator, **cfg.model.generator_args)
-    adversarial = cfg.loss.adversarial != "none" and cfg.train.n_critic > 0
-    critic = build_critic(cfg.model.critic, **cfg.model.critic_args) if adversarial else None
+    critic = build_critic(cfg.model.critic, **cfg.model.critic_args) if cfg.adversarial_on else None
     perceptual = None
     if cfg.loss.perceptual_weight:
         perceptual = PerceptualLoss(resolve_perceptual_weights(cfg.loss.perceptual_weights))

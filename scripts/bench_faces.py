@@ -23,7 +23,7 @@ from bench_face_detection import blur as blur_with_kernel  # noqa: E402
 from bench_report import write_report  # noqa: E402
 
 from deblur_tf.degrade import trajectory_kernels  # noqa: E402
-from deblur_tf.cli import default_model_path  # noqa: E402
+from deblur_tf.paths import default_model_path  # noqa: E402
 from deblur_tf.inference import Deblurrer  # noqa: E402
 
 

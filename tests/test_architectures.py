@@ -10,6 +10,8 @@ from deblur_tf.models import CRITICS, GENERATORS, build_critic, build_generator
 
 from conftest import smooth_image
 
+pytestmark = pytest.mark.slow
+
 # Small arguments per architecture; a newly registered one must be added here (checked below).
 TINY = {
     "deblurgan_resnet": dict(filters=8, num_blocks=2),

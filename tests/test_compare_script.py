@@ -8,6 +8,8 @@ import pytest
 
 from deblur_tf.paths import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow
+
 
 def load_script():
     spec = importlib.util.spec_from_file_location(

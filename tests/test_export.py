@@ -9,6 +9,8 @@ from deblur_tf.inference import TFLiteBackend
 
 from conftest import smooth_image
 
+pytestmark = pytest.mark.slow
+
 
 def keras_uint8(generator, images):
     y = generator(images.astype(np.float32) / 255.0, training=False).numpy()

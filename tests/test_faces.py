@@ -9,6 +9,8 @@ from deblur_tf.faces import (Face, align, box_transform, default_template, feath
                              similarity_transform, warp_to_crop)
 from deblur_tf.inference import Deblurrer
 
+pytestmark = pytest.mark.slow
+
 BRIGHTEN = 0.2  # a "model" that adds this to every pixel: its change shows exactly where faces go
 
 

@@ -156,3 +156,20 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(os.stat(tmp_path / "o.png").st_mode) == 0o666 & ~mask
+
+
+def test_restore_applies_the_faces_rule_for_every_caller(exported):
+    # The --faces rule lives in the library (CLI, notebooks and services share it).
+    deblurrer = Deblurrer.load(exported / "g.keras")
+    deblurrer.detector = lambda image: []  # a photo in which no face is found
+    photo = smooth_image(np.random.default_rng(4), 48, 64)
+    whole = deblurrer(photo)
+    assert not np.array_equal(whole, photo)
+    out, faces = deblurrer.restore(photo, faces="only")
+    assert faces == [] and np.array_equal(out, photo)  # faces only: left unchanged
+    out, _ = deblurrer.restore(photo, faces="auto")
+    assert np.array_equal(out, whole)  # auto: no face, so the whole image
+    out, _ = deblurrer.restore(photo, faces="off")
+    assert np.array_equal(out, whole)
+    with pytest.raises(ValueError, match="faces must be one of"):
+        deblurrer.restore(photo, faces="some")

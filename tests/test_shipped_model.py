@@ -1,12 +1,15 @@
 """The model in exported/: all three files load, give the same pixels, and deblur a face."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from deblur_tf.demo import blurred_astronaut
 from deblur_tf.inference import Deblurrer
 from deblur_tf.io import to_uint8
 from deblur_tf.paths import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
 
 EXPORTED = PROJECT_ROOT / "exported"
 FILES = {"keras": "deblur_tf_face.keras", "savedmodel": "deblur_tf_face_savedmodel",

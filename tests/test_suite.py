@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from deblur_tf.cli import cli
 from deblur_tf.evaluate import SUITE, evaluate_suite, suite_gains, suite_markdown
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def levin_file(tmp_path_factory):

@@ -2,11 +2,11 @@
 
 from deblur_tf.degrade.chain import (DEFAULT_DEGRADATIONS, Degradation, DegradationConfigError,
                                      KernelBank, build_kernel_bank)
-from deblur_tf.degrade.kernels import (LITERATURE_KERNEL_SIZES, delta_kernel, disk_kernel,
+from deblur_tf.degrade.kernels import (LITERATURE_KERNEL_SIZES, disk_kernel,
                                        gaussian_kernel, linear_motion_kernel, trajectory_kernels)
 
 __all__ = [
     "DEFAULT_DEGRADATIONS", "Degradation", "DegradationConfigError", "KernelBank",
-    "LITERATURE_KERNEL_SIZES", "build_kernel_bank", "delta_kernel", "disk_kernel",
+    "LITERATURE_KERNEL_SIZES", "build_kernel_bank", "disk_kernel",
     "gaussian_kernel", "linear_motion_kernel", "trajectory_kernels",
 ]

@@ -36,9 +36,10 @@ import tensorflow as tf
 
 from deblur_tf.degrade import kernels as K
 from deblur_tf.degrade import ops
+from deblur_tf.errors import DeblurTFError
 
 
-class DegradationConfigError(ValueError):
+class DegradationConfigError(DeblurTFError, ValueError):
     """A degradation step or kernel spec is malformed."""
 
 

@@ -275,13 +275,6 @@ def compose_kernels(a: np.ndarray, b: np.ndarray, max_size: int | None = None) -
     return _normalise(k)
 
 
-def delta_kernel(size: int = 1) -> np.ndarray:
-    """The identity kernel (no blur)."""
-    kernel = np.zeros((_check_size(size),) * 2, np.float32)
-    kernel[size // 2, size // 2] = 1
-    return kernel
-
-
 def pad_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     """Zero-pad an odd kernel to a larger odd size, keeping it centred."""
     size = _check_size(size)

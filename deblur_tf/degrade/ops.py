@@ -21,13 +21,6 @@ def convolve_valid(window: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     return tf.transpose(blurred[..., 0], [1, 2, 0])
 
 
-def convolve_same(image: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
-    """Blur an [H, W, C] image with a [K, K] kernel, reflect-padding the border; same size out."""
-    r = tf.shape(kernel)[0] // 2
-    padded = tf.pad(image, [[r, r], [r, r], [0, 0]], mode="REFLECT")
-    return convolve_valid(padded, kernel)
-
-
 def center_crop(image: tf.Tensor, margin) -> tf.Tensor:
     """Remove ``margin`` pixels from each side of an [H, W, C] image."""
     h, w = tf.shape(image)[0], tf.shape(image)[1]
