@@ -10,7 +10,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
 
-import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -262,20 +261,17 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
              use_lpips, suite, conditions, lpips_every, levin_kernels, output, overwrite):
     """PSNR / SSIM / LPIPS of the blurred input and each model: per kernel size on the protocol,
     or per condition with --suite (JSON + Markdown + figure)."""
-    import numpy as np
-
     from deblur_tf.data import DataError
+    from deblur_tf.evaluate import SUITE_FILES, RESULT_FILES, oracle_baselines, save_results
     from deblur_tf.evaluate import evaluate as run_eval
-    from deblur_tf.evaluate import markdown_table, oracle_baselines, plot_psnr_by_size
-    from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.inference import Deblurrer
-    from deblur_tf.io import atomic_path, check_output
+    from deblur_tf.io import check_output
+    from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.paths import shared_file
 
     out = Path(output)
-    side_files = ([".md", ".png", ".real_blur.png"] if suite else [".md", ".png", ".kernels.npz"])
-    for path in [out, *(out.with_suffix(sfx) for sfx in side_files)]:
-        check_output(path, [], overwrite)
+    for suffix in (SUITE_FILES if suite else RESULT_FILES):  # never replace any of them silently
+        check_output(out.with_suffix(suffix), [], overwrite)
     if suite:
         return _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, conditions,
                                lpips_every or 4, levin_kernels, out)
@@ -291,20 +287,16 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
     paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
     restorers = {Path(p).stem: Deblurrer.load(p).restore_float for p in paths}
     lpips = LPIPS() if (use_lpips if use_lpips is not None else lpips_available()) else None
+    from tqdm import tqdm
+    bar = tqdm(total=len(size_list), desc="evaluate", unit="size", file=sys.stderr)
     results = run_eval(restorers, images, root=root, sizes=size_list, noise_sigma=noise,
                        image_size=image_size, center_crop=center_crop or None, limit=limit, seed=seed,
                        oracles=oracle_baselines() if oracles else None, lpips=lpips,
-                       lpips_every=lpips_every or 1)
-    kernels = results.pop("kernels")
+                       lpips_every=lpips_every or 1,
+                       progress=lambda done, total, label: (bar.set_postfix_str(label), bar.update(1)))
+    bar.close()
     results["models"] = paths
-    with atomic_path(out) as tmp:
-        Path(tmp).write_text(json.dumps(results, indent=2))
-    with atomic_path(out.with_suffix(".kernels.npz")) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **{f"size_{k}": v for k, v in kernels.items()})
-    plot_psnr_by_size(results, str(out.with_suffix(".png")))
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        Path(tmp).write_text(markdown_table(results))
+    save_results(results, out)
     for name, r in results["overall"].items():
         click.echo(f"{name:24s} PSNR {r['psnr']:6.2f} dB  SSIM {r['ssim']:.4f}  "
                    + (f"LPIPS {r['lpips']:.4f}  " if "lpips" in r else "")
@@ -317,10 +309,8 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
     from tqdm import tqdm
 
     from deblur_tf.data import DataError
-    from deblur_tf.evaluate import (SUITE, evaluate_suite, oracle_baselines, plot_suite,
-                                    real_blur_grid, suite_gains, suite_markdown)
+    from deblur_tf.evaluate import SUITE, evaluate_suite, oracle_baselines, save_suite, suite_gains
     from deblur_tf.inference import Deblurrer
-    from deblur_tf.io import atomic_path, write_image
     from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.paths import shared_file
 
@@ -358,14 +348,8 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
     bar.close()
     results["models"] = paths
     results["lpips_precision"] = "bfloat16" if lpips is not None else None
-    with atomic_path(out) as tmp:
-        Path(tmp).write_text(json.dumps(results, indent=2))
-    with atomic_path(out.with_suffix(".md")) as tmp:
-        Path(tmp).write_text(suite_markdown(results))
-    plot_suite(results, str(out.with_suffix(".png")))
     real = shared_file("data", "real_blur", "shen2018")
-    if real is not None and deblurrers:
-        write_image(out.with_suffix(".real_blur.png"), real_blur_grid(deblurrers, real))
+    save_suite(results, out, deblurrers if real is not None else None, real)
     for cname, gains in suite_gains(results).items():
         click.echo(f"{cname:6s} " + "  ".join(f"{m} {g:+.2f}" if cname != "sharp" else f"{m} {g:.2f}"
                                                 for m, g in gains.items()))

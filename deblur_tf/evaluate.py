@@ -77,7 +77,7 @@ def _protocol_bank(size: int, count: int, seed: int):
 def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZES,
              noise_sigma: float = 0.01, image_size: int = 128, center_crop: int | None = LFW_FACE_CROP,
              limit: int | None = None, seed: int = 0, batch_size: int = 8,
-             oracles: dict | None = None, lpips=None, lpips_every: int = 1) -> dict:
+             oracles: dict | None = None, lpips=None, lpips_every: int = 1, progress=None) -> dict:
     """``restorers``: name -> callable mapping a float [N, H, W, 3] batch in [0, 1] to the same.
     ``oracles``: name -> callable(batch, true kernels) (see ``oracle_baselines``).
     ``lpips``: a ``metrics.LPIPS`` to add LPIPS-VGG, or None.
@@ -101,6 +101,8 @@ def evaluate(restorers: dict, source, *, root=None, sizes=LITERATURE_KERNEL_SIZE
                            with_kernel_index=True)
         scores = _score_pass(methods, oracles, ds, bank, lpips, metric_names, lpips_every)
         per_size[int(size)] = {name: _summary(s, metric_names, len(files)) for name, s in scores.items()}
+        if progress is not None:
+            progress(len(per_size), len(sizes), f"{size} px")
         for name, s in scores.items():
             for k in metric_names:
                 sums[name][k] += s[k]
@@ -309,6 +311,46 @@ def plot_suite(results: dict, path: str) -> None:
 def _summary(scores: dict, metric_names, count: int) -> dict:
     return {**{k: float(np.mean(scores[k])) for k in metric_names},
             "seconds_per_image": scores["seconds"] / count}
+
+
+RESULT_FILES = (".json", ".md", ".png", ".kernels.npz")   # what save_results writes
+SUITE_FILES = (".json", ".md", ".png", ".real_blur.png")   # what save_suite writes
+
+
+def save_results(results: dict, path) -> None:
+    """The protocol's results beside ``path``: JSON, Markdown table, plot, and the kernels (.npz),
+    each written atomically. Pops ``results["kernels"]`` (arrays do not go into the JSON)."""
+    import json
+    from pathlib import Path
+
+    from deblur_tf.io import atomic_path
+    path = Path(path)
+    kernels = results.pop("kernels")
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=2))
+    with atomic_path(path.with_suffix(".kernels.npz")) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **{f"size_{k}": v for k, v in kernels.items()})
+    plot_psnr_by_size(results, str(path.with_suffix(".png")))
+    with atomic_path(path.with_suffix(".md")) as tmp:
+        Path(tmp).write_text(markdown_table(results))
+
+
+def save_suite(results: dict, path, deblurrers: dict | None = None, real_blur_folder=None) -> None:
+    """The suite's results beside ``path``: JSON, Markdown, bar plot, and (with ``deblurrers`` and
+    a folder of real blurred faces) the real-blur grid; each written atomically."""
+    import json
+    from pathlib import Path
+
+    from deblur_tf.io import atomic_path, write_image
+    path = Path(path)
+    with atomic_path(path.with_suffix(".json")) as tmp:
+        Path(tmp).write_text(json.dumps(results, indent=2))
+    with atomic_path(path.with_suffix(".md")) as tmp:
+        Path(tmp).write_text(suite_markdown(results))
+    plot_suite(results, str(path.with_suffix(".png")))
+    if deblurrers and real_blur_folder is not None:
+        write_image(path.with_suffix(".real_blur.png"), real_blur_grid(deblurrers, real_blur_folder))
 
 
 def markdown_table(results: dict) -> str:
