@@ -86,6 +86,9 @@ class TrainConfig:
     keep_checkpoints: int = 3
     tensorboard_every: int = 10      # steps
     init_generator: str | None = None  # warm start: .keras file or run folder
+    # With init_generator: the step it was taken at, so the learning-rate schedule and the data
+    # go on from there (resuming from a committed generator without the optimizer state).
+    init_step: int = 0
     # bfloat16 compute (float32 weights, skip path and losses): ~2.3x faster on CPUs with AMX /
     # AVX512-BF16. Checkpoints are float32 either way, so a run may switch on resume; the exported
     # generator.keras is always float32.
@@ -135,6 +138,7 @@ class ExperimentConfig:
             ("train.checkpoint_every", t.checkpoint_every >= 1, "at least 1"),
             ("train.keep_checkpoints", t.keep_checkpoints >= 1, "at least 1"),
             ("train.tensorboard_every", t.tensorboard_every >= 1, "at least 1"),
+            ("train.init_step", 0 <= t.init_step < t.steps, "in [0, train.steps)"),
             ("train.verbose", t.verbose in (0, 1, 2), "0, 1 or 2"),
         ]
         for name in ("gp_weight", "adversarial_weight", "l1_weight", "mse_weight", "perceptual_weight"):

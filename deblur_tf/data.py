@@ -214,6 +214,7 @@ def sharp_dataset(
     shuffle_buffer: int = 4096,
     with_kernel_index: bool = False,
     augment: FaceAugment | None = None,
+    start_index: int = 0,
 ) -> tf.data.Dataset:
     """Pairs synthesised on the fly from sharp images.
 
@@ -221,6 +222,8 @@ def sharp_dataset(
     horizontal flip, plus ``augment`` (random face scale, shift, tilt and photometry) if given.
     Evaluation mode: one pass, centred windows, no flip, no augmentation — and with
     ``with_kernel_index`` the bank index of each sample's kernel is yielded as a third element.
+    ``start_index``: the first sample's index (a resumed run passes steps done x batch size, so
+    it goes on with new samples instead of replaying the ones it has seen).
     """
     files = list_images(source, root)
     if augment is not None:
@@ -230,10 +233,11 @@ def sharp_dataset(
     margin = degradation.margin
     ds = tf.data.Dataset.from_tensor_slices(files)
     if training:
-        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed + start_index,
+                        reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.enumerate()
+    ds = ds.enumerate(start=start_index)
 
     def make_pair(index, path):
         s = _sample_seed(seed, index)

@@ -36,7 +36,9 @@ class TrainingError(DeblurTFError, RuntimeError):
 
 # --- building blocks -----------------------------------------------------------------------------
 
-def build_datasets(cfg: ExperimentConfig) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    """Training and validation data; ``start_step`` > 0 (a resumed run) makes synthesised training
+    pairs go on from sample ``start_step * batch_size`` rather than replay the run's first ones."""
     d = cfg.data
     if not d.train:
         raise ConfigError("data.train is empty: give a folder or file list of training images")
@@ -44,7 +46,8 @@ def build_datasets(cfg: ExperimentConfig) -> tuple[tf.data.Dataset, tf.data.Data
     if d.kind == "sharp":
         chain = Degradation(d.degradations, bank_seed=d.seed)
         train = D.sharp_dataset(d.train, chain, center_crop=d.center_crop, root=d.root,
-                                jitter=d.jitter, training=True, augment=d.augment, **common)
+                                jitter=d.jitter, training=True, augment=d.augment,
+                                start_index=start_step * d.batch_size, **common)
         val = None
         if d.val:
             val = D.sharp_dataset(d.val, chain, center_crop=d.center_crop, root=d.root,
@@ -355,7 +358,15 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         ckpt.restore(manager.latest_checkpoint).expect_partial()
     elif cfg.train.init_generator:
         load_generator_weights(gan.generator, cfg.train.init_generator)
+        if cfg.train.init_step:
+            # Continue the schedule of the run the generator came from (e.g. a committed
+            # checkpoint after a machine change); the optimizer moments start afresh.
+            gan.g_optimizer.iterations.assign(cfg.train.init_step)
+            if gan.d_optimizer is not None:
+                gan.d_optimizer.iterations.assign(cfg.train.init_step * cfg.train.n_critic)
     start = int(gan.g_optimizer.iterations.numpy())
+    if start:
+        train_ds, _ = build_datasets(cfg, start_step=start)
 
     t = cfg.train
     writer = tf.summary.create_file_writer(str(run_dir / "logs"))

@@ -21,7 +21,7 @@ TINY = {
     "fpn_mobilenet": dict(alpha=0.35, fpn_filters=16),
     "inception_deepdeblur": dict(filters=8, num_modules=2, branch_filters=4),
     "nafnet": dict(width=8, encoder_blocks=[1, 1], middle_blocks=1, decoder_blocks=[1, 1],
-                   attention_window=3),
+                   attention_window=3, max_width=12),  # 8 -> 12 -> 12: the cap
 }
 TINY_CRITICS = {"patchgan": dict(filters=8, n_layers=2), "markovian10": dict(filters=4)}
 

@@ -168,3 +168,19 @@ def test_the_robust_recipe_trains_on_any_sharp_folder(image_folder, tmp_path):
     assert cfg.data.degradations == ROBUST_DEGRADATIONS
     result = run(cfg, tmp_path)
     assert result.end_step == 3 and result.generator_path.is_file()
+
+
+def test_a_committed_generator_resumes_the_step_count_schedule_and_data(image_folder, tmp_path):
+    # After a machine change only a committed generator survives (no optimizer state): with
+    # train.init_step the new run goes on from that step and its learning-rate schedule.
+    first = run(_cfg(image_folder, 4), tmp_path / "a")
+    cfg = apply_overrides(_cfg(image_folder, 6), {"train": {"init_generator": str(first.generator_path),
+                                                            "init_step": 4}})
+    second = run(cfg, tmp_path / "b")
+    assert (second.start_step, second.end_step) == (4, 6)
+    from deblur_tf.train import build_datasets
+    fresh, _ = build_datasets(cfg)
+    resumed, _ = build_datasets(cfg, start_step=4)
+    assert not np.array_equal(next(iter(fresh))[0].numpy(), next(iter(resumed))[0].numpy())
+    with pytest.raises(Exception, match="train.init_step"):
+        run(apply_overrides(cfg, {"train": {"init_step": 6}}), tmp_path / "c")
