@@ -111,8 +111,10 @@ def demo(output, model_path, train_seconds, train_tiny):
 @click.option("--seed", default=0, show_default=True)
 @click.option("--kernels/--no-kernels", default=True, show_default=True,
               help="Also write a picture of each image's kernel.")
+@click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
+              help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
-def blur(inputs, output, config_path, seed, kernels, overwrite):
+def blur(inputs, output, config_path, seed, kernels, max_pixels, overwrite):
     """Write degraded copies of images (and pictures of their kernels) into OUTPUT."""
     import numpy as np
     import tensorflow as tf
@@ -149,7 +151,7 @@ def blur(inputs, output, config_path, seed, kernels, overwrite):
     failures = 0
     for i, (path, targets) in enumerate(plan):
         try:
-            image = read_rgb(path).astype(np.float32) / 255.0
+            image = read_rgb(path, max_pixels).astype(np.float32) / 255.0
         except ValueError as e:
             click.echo(f"skipped: {e}", err=True)
             failures += 1

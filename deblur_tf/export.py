@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deblur_tf import __version__
+from deblur_tf import __version__, native_stderr_muted
 from deblur_tf.io import atomic_path, umask
 
 SIGNATURE_UINT8 = "serving_default"
@@ -196,4 +196,5 @@ def _convert(converter, quantize: str, representative: Callable | None) -> bytes
         converter.representative_dataset = representative
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
                                                tf.lite.OpsSet.TFLITE_BUILTINS]
-    return converter.convert()
+    with native_stderr_muted():  # the converter's own log lines (e.g. "fully_quantize: ...")
+        return converter.convert()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError
 import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf.io import to_uint8
@@ -100,7 +101,8 @@ class TFLiteBackend:
         it = self._interpreter
         if self._shape != x.shape:
             it.resize_tensor_input(self._input["index"], list(x.shape), strict=False)
-            it.allocate_tensors()
+            with native_stderr_muted():  # LiteRT's "Created TensorFlow Lite XNNPACK delegate" line
+                it.allocate_tensors()
             self._shape = x.shape
         it.set_tensor(self._input["index"], to_uint8(x))
         it.invoke()

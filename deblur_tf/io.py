@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError
 
 
@@ -62,9 +63,10 @@ def load_image(source: str | os.PathLike | bytes, max_pixels: int | None = DEFAU
     w, h = image.size
     if max_pixels and w * h > max_pixels:
         raise ImageReadError(f"{label} is {w}x{h} = {w * h / 1e6:.1f} MP, over the limit of "
-                             f"{max_pixels / 1e6:.1f} MP (raise it with --max-pixels)")
+                             f"{max_pixels / 1e6:.1f} MP (a decompression-bomb guard; --max-pixels raises it)")
     if image.mode.startswith("I;16") or _is_16bit_png(data):
-        array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        with native_stderr_muted():  # libpng prints its own line for a corrupt file
+            array = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
         if array is None:
             raise ImageReadError(f"corrupt 16-bit image: {label}")
         if array.ndim == 3:

@@ -415,3 +415,24 @@ def test_skip_existing_resumes_a_folder_run(runner, image_folder, exported, tmp_
     assert "deblurred 7 of 8 image(s)" in result.stderr and "1 skipped" in result.stderr
     assert (out / "img_0.png").read_bytes() == b"an earlier output, kept as it is"
     assert len(list(out.glob("*.png"))) == 8
+
+
+def test_native_libraries_add_no_lines_to_a_one_line_error(exported, image_folder, tmp_path):
+    # Issue 13, defect 11: LiteRT's XNNPACK INFO line and libpng's own error line went straight
+    # to file descriptor 2 (CliRunner cannot see that: a real process is needed).
+    import subprocess
+    import sys
+
+    import cv2
+    deep = tmp_path / "deep.png"
+    cv2.imwrite(str(deep), (np.arange(64 * 64 * 3, dtype=np.uint16).reshape(64, 64, 3) * 7))
+    (tmp_path / "cut.png").write_bytes(deep.read_bytes()[:400])
+    run = lambda *args: subprocess.run([sys.executable, "-m", "deblur_tf.cli", *args],  # noqa: E731
+                                       capture_output=True, text=True, timeout=300)
+    ok = run("deblur", str(image_folder / "img_0.png"), "-o", str(tmp_path / "o.png"), "--faces", "off",
+             "--model", str(exported / "g_fp16.tflite"))
+    assert ok.returncode == 0 and ok.stderr.splitlines() == [f"deblurred 1 of 1 image(s) -> {tmp_path / 'o.png'}"], ok.stderr
+    bad = run("deblur", str(tmp_path / "cut.png"), "-o", str(tmp_path / "o2.png"), "--faces", "off",
+              "--model", str(exported / "g.keras"))
+    lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
+    assert bad.returncode != 0 and len(lines) == 1 and lines[0].startswith("Error:"), bad.stderr
