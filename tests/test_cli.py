@@ -64,6 +64,10 @@ def test_blur_with_a_configured_chain(runner, image_folder, tmp_path):
     (["train", "--run-dir", "r", "--experiment", "nope"], "unknown experiment"),
     (["train", "--run-dir", "r", "--set", "data.train=missing_folder"], "no such folder"),
     (["deblur", "x.png", "-o", "y.png", "--model", "missing.keras"], "no such model"),
+    (["deblur", "-", "x.png", "-o", "y.png"], "cannot be mixed"),
+    (["evaluate", "--images", ".", "--sizes", "13,big", "--no-lpips", "-o", "e.json"], "--sizes"),
+    (["evaluate", "--suite", "--images", ".", "--lpips-every", "0", "-o", "e.json"], "--lpips-every"),
+    (["blur", "x.png", "-o", "out", "--max-pixels", "0"], "--max-pixels"),
 ])
 def test_bad_input_gives_one_clear_line(runner, tmp_path, monkeypatch, args, fragment):
     monkeypatch.chdir(tmp_path)
@@ -436,3 +440,72 @@ def test_native_libraries_add_no_lines_to_a_one_line_error(exported, image_folde
               "--model", str(exported / "g.keras"))
     lines = [ln for ln in bad.stderr.splitlines() if ln.strip()]
     assert bad.returncode != 0 and len(lines) == 1 and lines[0].startswith("Error:"), bad.stderr
+
+
+def test_export_int8_warns_and_a_savedmodel_is_replaced_only_with_overwrite(runner, exported, image_folder,
+                                                                           tmp_path):
+    model = str(exported / "g.keras")
+    result = runner.invoke(cli, ["export", model, "--format", "tflite", "--quantize", "int8",
+                                 "--calibration-images", str(image_folder), "-o", str(tmp_path / "q.tflite")])
+    assert result.exit_code == 0, result.stderr
+    assert "warning:" in result.stderr and "int8" in result.stderr
+    from deblur_tf.inference import Deblurrer
+    face = np.asarray(Deblurrer.load(tmp_path / "q.tflite")(np.full((40, 40, 3), 120, np.uint8)))
+    assert face.shape == (40, 40, 3)
+    sm = tmp_path / "sm"
+    assert runner.invoke(cli, ["export", model, "--format", "savedmodel", "-o", str(sm)]).exit_code == 0
+    stamp = (sm / "saved_model.pb").stat().st_mtime_ns
+    assert_clean_error(runner.invoke(cli, ["export", model, "--format", "savedmodel", "-o", str(sm)]), "exists")
+    assert (sm / "saved_model.pb").stat().st_mtime_ns == stamp
+    again = runner.invoke(cli, ["export", model, "--format", "savedmodel", "-o", str(sm), "--overwrite"])
+    assert again.exit_code == 0 and (sm / "saved_model.pb").stat().st_mtime_ns != stamp
+
+
+def test_extract_takes_the_latest_checkpoint_by_default(runner, tiny_run, tmp_path):
+    import keras
+    from deblur_tf.train import generator_from_checkpoint
+    out = tmp_path / "g.keras"
+    result = runner.invoke(cli, ["extract", str(tiny_run), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    latest = generator_from_checkpoint(tiny_run, 4)  # tiny_run keeps checkpoints 2 and 4
+    for a, b in zip(keras.saving.load_model(out).get_weights(), latest.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert_clean_error(runner.invoke(cli, ["extract", str(tiny_run), "--step", "3", "-o", str(tmp_path / "x.keras")]),
+                       "no checkpoint at step 3")
+
+
+def test_train_from_a_config_file_and_evaluate_options(runner, image_folder, tiny_run, tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data: {{train: {image_folder}, image_size: 16, batch_size: 2,"
+                      " degradations: [{op: gaussian_noise, sigma: 0.05}]}\n"
+                      "model: {generator_args: {filters: 4, num_blocks: 1}}\n"
+                      "train: {steps: 2, steps_per_epoch: 2, verbose: 0}\n")
+    result = runner.invoke(cli, ["train", "--experiment", "tiny_cpu", "--config", str(config),
+                                 "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.stderr
+    assert "steps 0 -> 2" in result.output
+    import yaml
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert saved["data"]["image_size"] == 16 and saved["model"]["generator_args"]["filters"] == 4
+    report = tmp_path / "e.json"
+    result = runner.invoke(cli, ["evaluate", "--model", str(tiny_run / "generator.keras"), "--images",
+                                 str(image_folder), "--center-crop", "0", "--image-size", "24",
+                                 "--sizes", "5", "--limit", "3", "--no-oracles", "--no-lpips", "-o", str(report)])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(report.read_text())
+    assert data["count"] == 3 and set(data["overall"]) == {"blurred", "generator"}
+
+
+def test_16_bit_photos_and_folder_trees_through_the_cli(runner, exported, image_folder, tmp_path):
+    import cv2
+    src = tmp_path / "in" / "a" / "b"
+    src.mkdir(parents=True)
+    deep = cv2.imread(str(image_folder / "img_0.png")).astype(np.uint16) * 257
+    cv2.imwrite(str(src / "deep.png"), deep)
+    cv2.imwrite(str(tmp_path / "in" / "top.png"), cv2.imread(str(image_folder / "img_1.png")))
+    result = runner.invoke(cli, ["deblur", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                                 "--faces", "off", "--model", str(exported / "g.keras")])
+    assert result.exit_code == 0, result.stderr
+    out = cv2.imread(str(tmp_path / "out" / "a" / "b" / "deep.png"), cv2.IMREAD_UNCHANGED)
+    assert out.dtype == np.uint16 and out.shape == deep.shape and np.mean(out % 257 != 0) > 0.5
+    assert (tmp_path / "out" / "top.png").is_file()
