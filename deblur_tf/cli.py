@@ -336,18 +336,20 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
     # ~16k images per model, where float32 LPIPS alone would take most of an hour here.
     lpips = (LPIPS(precision="bfloat16") if (use_lpips if use_lpips is not None else lpips_available())
              else None)
-    bar = tqdm(total=None, desc="suite", unit="pass", file=sys.stderr)
+    bars = []  # made at the first finished pass, so an early error stays a single line
 
     def progress(done, total, label):
-        bar.total = total
-        bar.set_postfix_str(label)
-        bar.update(1)
+        if not bars:
+            bars.append(tqdm(total=total, desc="suite", unit="pass", file=sys.stderr))
+        bars[0].set_postfix_str(label)
+        bars[0].update(1)
 
     results = evaluate_suite({n: d.restore_float for n, d in deblurrers.items()}, images, root=root,
                              conditions=chosen, limit=limit, seed=seed,
                              oracles=oracle_baselines() if oracles else None, lpips=lpips,
                              lpips_every=lpips_every, levin_path=levin_kernels, progress=progress)
-    bar.close()
+    for bar in bars:
+        bar.close()
     results["models"] = paths
     results["lpips_precision"] = "bfloat16" if lpips is not None else None
     real = shared_file("data", "real_blur", "shen2018")
