@@ -250,8 +250,8 @@ def suite_markdown(results: dict) -> str:
     gains = suite_gains(results)
     out = [f"{results['count']} faces; images per condition: "
            + ", ".join(f"{c} {results['conditions'][c]['images']}" for c in conds)
-           + (f"; LPIPS on every {results['lpips_every']}th face" if results.get("lpips_every", 1) > 1
-              else "") + "\n"]
+           + (f"; LPIPS on every {results['lpips_every']}th face"
+              if results.get("lpips_every", 1) > 1 and "lpips" in results["metrics"] else "") + "\n"]
     for metric in results["metrics"]:
         out.append(f"**{metric.upper()}**" + (" (gain over the blurred input; `sharp`: output vs "
                                                "its own input)" if metric == "psnr" else "") + "\n")
