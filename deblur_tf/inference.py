@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError
-import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf.io import to_uint8
 
 DEFAULT_TILE = 512
-FACE_MODES = ("auto", "only", "off")
 DEFAULT_OVERLAP = 32
+FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
 
 
 class ModelLoadError(DeblurTFError, ValueError):
