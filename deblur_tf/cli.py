@@ -1,4 +1,4 @@
-"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, models.
+"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, inpaint, export, models.
 
 Expected failures (missing files, bad images, bad config keys, outputs that would overwrite
 something) print one line on stderr and exit non-zero; set DEBLUR_TF_DEBUG=1 for tracebacks.
@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 import click  # noqa: E402
 
 from deblur_tf import import_tensorflow_quietly  # noqa: E402
-from deblur_tf.paths import default_model_path  # noqa: E402  (no TensorFlow import)
+from deblur_tf.paths import default_inpaint_model_path, default_model_path  # noqa: E402  (no TF import)
 
 
 class _Group(click.Group):
@@ -256,32 +256,40 @@ def experiments():
                    "SSIM always use every face.")
 @click.option("--levin-kernels", default=None, type=click.Path(dir_okay=False),
               help="With --suite: the real kernels .npz (default: ../shared/data/kernels/...).")
+@click.option("--inpaint", is_flag=True,
+              help="The inpainting protocol instead: --model gives inpainting models, scored with "
+                   "OpenCV Telea / Navier-Stokes and the surroundings pre-fill on damaged faces, "
+                   "one column per kind of damage (eyes, nose, mouth, strokes, rectangle).")
+@click.option("--kinds", default=None,
+              help="With --inpaint: comma-separated subset of the kinds of damage (default: all).")
 @click.option("-o", "--output", default="evaluation.json", show_default=True, type=click.Path(),
               help="JSON results; a Markdown table, a PNG plot and the kernels (.npz) are written beside it.")
 @click.option("--overwrite", is_flag=True)
 def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit, seed, oracles,
-             use_lpips, suite, conditions, lpips_every, levin_kernels, output, overwrite):
+             use_lpips, suite, conditions, lpips_every, levin_kernels, inpaint, kinds, output, overwrite):
     """PSNR / SSIM / LPIPS of the blurred input and each model: per kernel size on the protocol,
-    or per condition with --suite (JSON + Markdown + figure)."""
-    from deblur_tf.data import DataError
+    per condition with --suite, or per kind of damage with --inpaint (JSON + Markdown + figure)."""
     from deblur_tf.evaluate import SUITE_FILES, RESULT_FILES, oracle_baselines, save_results
     from deblur_tf.evaluate import evaluate as run_eval
     from deblur_tf.inference import Deblurrer
     from deblur_tf.io import check_output
     from deblur_tf.metrics import LPIPS, lpips_available
-    from deblur_tf.paths import shared_file
 
+    from deblur_tf.evaluate_inpainting import RESULT_FILES as INPAINT_FILES
+
+    if suite and inpaint:
+        raise click.BadParameter("--suite and --inpaint are two different protocols: pick one")
     out = Path(output)
-    for suffix in (SUITE_FILES if suite else RESULT_FILES):  # never replace any of them silently
+    files = SUITE_FILES if suite else INPAINT_FILES if inpaint else RESULT_FILES
+    for suffix in files:  # never replace any of them silently
         check_output(out.with_suffix(suffix), [], overwrite)
+    if inpaint:
+        return _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpips, kinds,
+                                    lpips_every or 4, out)
     if suite:
         return _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, conditions,
                                lpips_every or 4, levin_kernels, out)
-    if images is None:
-        split = shared_file("data", "lfw", "splits", "test.txt")
-        if split is None:
-            raise DataError("no --images given and ../shared/data/lfw is absent")
-        images, root = str(split), str(shared_file("data", "lfw", "images"))
+    images, root = _test_images(images, root)
     try:
         size_list = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
@@ -306,30 +314,42 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
     click.echo(f"wrote {out}")
 
 
+def _test_images(images, root):
+    """(images, root) as given, or the LFW test split in ../shared."""
+    from deblur_tf.data import DataError
+    from deblur_tf.paths import shared_file
+    if images is not None:
+        return images, root
+    split = shared_file("data", "lfw", "splits", "test.txt")
+    if split is None:
+        raise DataError("no --images given and ../shared/data/lfw is absent")
+    return str(split), str(shared_file("data", "lfw", "images"))
+
+
+def _choose_by_name(option: str | None, items, hint: str) -> list:
+    """The named subset (comma-separated) of ``items`` (each with a ``name``), or all of them."""
+    if not option:
+        return list(items)
+    names = [n.strip() for n in option.split(",") if n.strip()]
+    known = {item.name: item for item in items}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown name(s) {unknown}; choose from {', '.join(known)}",
+                                 param_hint=hint)
+    return [known[n] for n in names]
+
+
 def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, conditions, lpips_every,
                     levin_kernels, out: Path):
     from tqdm import tqdm
 
-    from deblur_tf.data import DataError
     from deblur_tf.evaluate import SUITE, evaluate_suite, oracle_baselines, save_suite, suite_gains
     from deblur_tf.inference import Deblurrer
     from deblur_tf.metrics import LPIPS, lpips_available
     from deblur_tf.paths import shared_file
 
-    chosen = list(SUITE)
-    if conditions:
-        names = [c.strip() for c in conditions.split(",") if c.strip()]
-        known = {c.name: c for c in SUITE}
-        unknown = [n for n in names if n not in known]
-        if unknown or not names:
-            raise click.BadParameter(f"unknown condition(s) {unknown}; choose from {', '.join(known)}",
-                                     param_hint="--conditions")
-        chosen = [known[n] for n in names]
-    if images is None:
-        split = shared_file("data", "lfw", "splits", "test.txt")
-        if split is None:
-            raise DataError("no --images given and ../shared/data/lfw is absent")
-        images, root = str(split), str(shared_file("data", "lfw", "images"))
+    chosen = _choose_by_name(conditions, SUITE, "--conditions")
+    images, root = _test_images(images, root)
     paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
     deblurrers = {Path(p).stem: Deblurrer.load(p) for p in paths}
     # bf16 VGG: 2.7x faster, within 0.002 of float32 LPIPS (tests/test_losses.py); the suite scores
@@ -357,6 +377,36 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
     for cname, gains in suite_gains(results).items():
         click.echo(f"{cname:6s} " + "  ".join(f"{m} {g:+.2f}" if cname != "sharp" else f"{m} {g:.2f}"
                                                 for m, g in gains.items()))
+    click.echo(f"wrote {out}")
+
+
+def _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpips, kinds,
+                         lpips_every, out: Path):
+    from tqdm import tqdm
+
+    from deblur_tf.evaluate_inpainting import INPAINT_KINDS, evaluate_inpainting, save_inpainting
+    from deblur_tf.inpainting import BASELINES, Inpainter
+    from deblur_tf.metrics import LPIPS, lpips_available
+
+    chosen = _choose_by_name(kinds, INPAINT_KINDS, "--kinds")
+    images, root = _test_images(images, root)
+    paths = list(models) or ([str(default_inpaint_model_path())] if default_inpaint_model_path() else [])
+    methods = {name: Inpainter.load(name).restore_float for name in BASELINES}
+    for p in paths:
+        methods[Path(p).stem if p not in BASELINES else p] = Inpainter.load(p).restore_float
+    lpips = (LPIPS(precision="bfloat16") if (use_lpips if use_lpips is not None else lpips_available())
+             else None)
+    bar = tqdm(total=len(chosen), desc="inpainting", unit="kind", file=sys.stderr)
+    results = evaluate_inpainting(methods, images, root=root, kinds=chosen,
+                                  center_crop=center_crop or None, limit=limit, seed=seed,
+                                  lpips=lpips, lpips_every=lpips_every,
+                                  progress=lambda done, total, label: (bar.set_postfix_str(label),
+                                                                       bar.update(1)))
+    bar.close()
+    results["models"] = paths
+    save_inpainting(results, out)
+    for kind, r in results["kinds"].items():
+        click.echo(f"{kind:12s} " + "  ".join(f"{m} {v['psnr']:.2f}" for m, v in r["methods"].items()))
     click.echo(f"wrote {out}")
 
 
@@ -481,6 +531,133 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     if not to_stdout:
         click.echo(f"deblurred {len(items) - len(failures) - skipped} of {len(items)} image(s) -> {out_root}"
                    + (f" ({skipped} skipped: output exists)" if skipped else ""), err=True)
+    if failures:
+        for line in failures:
+            click.echo(f"  {line}", err=True)
+        raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+# --- inpaint -------------------------------------------------------------------------------------
+
+def _masks_for(items: list[tuple[Path, Path]], mask: str, single: bool) -> list[Path]:
+    """The mask of each input: the one --mask file, or the file with the same relative path under
+    the --mask folder (any image extension, e.g. photo.jpg + photo.png)."""
+    from deblur_tf.data import is_image_file
+    from deblur_tf.io import ImageReadError
+    root = Path(mask)
+    if not root.exists():
+        raise ImageReadError(f"no such mask file or folder: {root}")
+    if root.is_file():
+        if not single:
+            raise click.BadParameter("several inputs need a mask folder (with the same relative "
+                                     "names), not one mask file", param_hint="--mask")
+        return [root]
+    found = {}
+    for f in root.rglob("*"):
+        if f.is_file() and is_image_file(f) and not f.name.startswith("."):
+            found.setdefault(str(f.relative_to(root).with_suffix("")), []).append(f)
+    masks = []
+    for src, rel in items:
+        exact = root / rel
+        candidates = [exact] if exact.is_file() else sorted(found.get(str(rel.with_suffix("")), []))
+        if len(candidates) > 1:
+            raise ImageReadError(f"several masks for {src} in {root}: "
+                                 + ", ".join(str(c) for c in candidates))
+        masks.append(candidates[0] if candidates else None)
+    return masks
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--mask", "mask", required=True,
+              help="Mask image (same size, grey > 127 = damaged) or, for a folder input, a folder "
+                   "of masks with the same relative names.")
+@click.option("-o", "--output", required=True, help="Output file (one input) or folder.")
+@click.option("--model", "model_path", default=None,
+              help="An inpainting .keras generator, SavedModel folder or .tflite file (default: the "
+                   "shipped one in exported/), or a baseline: opencv-telea, opencv-ns, prefill.")
+@click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
+              show_default=True,
+              help="auto: repair each face the mask touches in an aligned crop and paste it back, "
+                   "the rest of the mask on the whole image; only: inside faces only; off: the "
+                   "input is one aligned face crop.")
+@click.option("--face-detector", type=click.Choice(["mtcnn", "mtcnn_sensitive", "haar"]), default="mtcnn",
+              show_default=True)
+@click.option("--face-size", default=128, show_default=True, type=click.IntRange(16, 1024),
+              help="Side of the aligned face crop the model sees (it was trained at 128).")
+@click.option("--compare", is_flag=True, help="Write damaged | repaired side by side.")
+@click.option("--tile", default=512, show_default=True, type=click.IntRange(min=32),
+              help="Tile size for large photos (px, at least 32).")
+@click.option("--overlap", default=32, show_default=True, type=click.IntRange(min=0),
+              help="Overlap between tiles (px, under half the tile).")
+@click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
+              help="Refuse images with more pixels (decompression-bomb guard).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
+@click.option("--skip-existing", is_flag=True, help="Leave inputs whose output already exists.")
+def inpaint(inputs, mask, output, model_path, face_mode, face_detector, face_size, compare, tile,
+            overlap, max_pixels, overwrite, skip_existing):
+    """Repair the damaged regions of photos: each input's --mask marks them (> 127 = damaged).
+
+    Faces the mask touches are found, aligned and repaired like the training faces, then pasted
+    back (--faces auto); pixels outside the mask are kept as they were.
+    """
+    import numpy as np
+    from tqdm import tqdm
+
+    from deblur_tf.errors import format_error
+    from deblur_tf.inference import ModelLoadError
+    from deblur_tf.inpainting import Inpainter
+    from deblur_tf.io import ImageReadError, check_output, load_image, write_image
+
+    if 2 * overlap >= tile:
+        raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
+                                 param_hint="--overlap")
+    if overwrite and skip_existing:
+        raise click.BadParameter("--overwrite and --skip-existing contradict each other")
+    out_root = Path(output)
+    items = _collect_images(inputs, exclude=out_root)
+    single = len(items) == 1 and not Path(inputs[0]).is_dir()
+    if not single and Path(output).suffix and not Path(output).is_dir():
+        raise click.BadParameter(f"{len(items)} inputs need an output folder, not a file name "
+                                 f"({output})", param_hint="-o/--output")
+    mask_paths = _masks_for(items, mask, single)
+    path = model_path or default_inpaint_model_path()
+    if path is None:
+        raise ModelLoadError("no inpainting model shipped in exported/ yet: pass --model PATH, or a "
+                             "baseline: --model opencv-telea")
+    inpainter = Inpainter.load(path, tile=tile, overlap=overlap)
+    if face_mode != "off":
+        from deblur_tf.faces import default_template
+        default_template()
+        inpainter.detector_name = face_detector
+    protected = [p for p, _ in items] + [m for m in mask_paths if m is not None]
+    failures, skipped = [], 0
+    for (src, rel), mask_path in tqdm(list(zip(items, mask_paths)), desc="inpaint", unit="image",
+                                      disable=single, file=sys.stderr):
+        target_path = _output_for(rel, out_root, single)
+        if skip_existing and target_path.exists():
+            skipped += 1
+            continue
+        try:
+            if mask_path is None:
+                raise ImageReadError(f"no mask for {rel} in {mask}")
+            target = check_output(target_path, protected, overwrite)
+            image = load_image(src, max_pixels)
+            mask_image = load_image(mask_path, max_pixels)
+            repaired, faces = inpainter.restore(image, mask_image, faces=face_mode, face_size=face_size)
+            if face_mode != "off":
+                tqdm.write(f"{src}: {len(faces)} face(s) repaired" if faces else
+                           (f"{src}: no face under the mask; left unchanged" if face_mode == "only"
+                            else f"{src}: no face under the mask; repaired as a whole image"),
+                           file=sys.stderr)
+            write_image(target, np.concatenate([image, repaired], axis=1) if compare else repaired)
+        except Exception as e:  # noqa: BLE001 - one bad file must not stop a folder run
+            if single:
+                raise
+            failures.append(f"{src}: {format_error(e)}")
+            tqdm.write(f"failed: {failures[-1]}", file=sys.stderr)
+    click.echo(f"inpainted {len(items) - len(failures) - skipped} of {len(items)} image(s) -> {out_root}"
+               + (f" ({skipped} skipped: output exists)" if skipped else ""), err=True)
     if failures:
         for line in failures:
             click.echo(f"  {line}", err=True)

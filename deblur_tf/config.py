@@ -21,6 +21,11 @@ import yaml
 
 from deblur_tf.data import LFW_FACE_CROP, FaceAugment
 from deblur_tf.degrade import DEFAULT_DEGRADATIONS
+from deblur_tf.degrade.masks import HOLE_FILLS
+
+# Inpainting masks: facial parts, free-form strokes and rectangles, each hole 3–40 % of the face.
+DEFAULT_MASKS: list[dict] = [{"type": "part", "weight": 0.4}, {"type": "brush", "weight": 0.4},
+                             {"type": "rect", "weight": 0.2}]
 from deblur_tf.errors import DeblurTFError
 from deblur_tf.paths import shared_dir
 
@@ -29,9 +34,12 @@ class ConfigError(DeblurTFError, ValueError):
     """A config file or override names an unknown key or gives a value of the wrong type."""
 
 
+DATA_KINDS = ("sharp", "paired", "video", "damaged")
+
+
 @dataclasses.dataclass
 class DataConfig:
-    kind: str = "sharp"              # sharp | paired | video
+    kind: str = "sharp"              # sharp | paired | video | damaged (inpainting)
     train: str = ""                  # folder, file list, or (paired/video) root folder
     val: str | None = None
     root: str | None = None          # base folder for relative paths in file lists
@@ -44,6 +52,10 @@ class DataConfig:
     degradations: list = dataclasses.field(default_factory=lambda: [dict(d) for d in DEFAULT_DEGRADATIONS])
     frames_per_blur: int = 7         # video: frames averaged into one blurred image
     augment: FaceAugment = dataclasses.field(default_factory=FaceAugment)  # training only
+    # damaged: hole masks drawn per sample (deblur_tf.degrade.masks.MaskSampler kinds) and what
+    # fills the holes of the model's input.
+    masks: list = dataclasses.field(default_factory=lambda: [dict(m) for m in DEFAULT_MASKS])
+    fills: list = dataclasses.field(default_factory=lambda: list(HOLE_FILLS))
 
 
 @dataclasses.dataclass
@@ -65,6 +77,7 @@ class LossConfig:
     # VGG16 relu3_3 weights: a .weights.h5 path; "auto" = ../shared/weights (or $DEBLUR_TF_SHARED);
     # "random" = random init (tests only).
     perceptual_weights: str = "auto"
+    hole_weight: float = 6.0         # inpainting: L1 inside the holes weighs this much more
 
 
 @dataclasses.dataclass
@@ -118,7 +131,7 @@ class ExperimentConfig:
         """Check every value's range and choice; raise ConfigError naming the key. Returns self."""
         d, m, lo, o, t = self.data, self.model, self.loss, self.optim, self.train
         checks = [
-            ("data.kind", d.kind in ("sharp", "paired", "video"), "one of sharp, paired, video"),
+            ("data.kind", d.kind in DATA_KINDS, "one of " + ", ".join(DATA_KINDS)),
             ("data.image_size", d.image_size >= 16, "at least 16"),
             ("data.batch_size", d.batch_size >= 1, "at least 1"),
             ("data.val_batches", d.val_batches >= 1, "at least 1"),
@@ -141,7 +154,8 @@ class ExperimentConfig:
             ("train.init_step", 0 <= t.init_step < t.steps, "in [0, train.steps)"),
             ("train.verbose", t.verbose in (0, 1, 2), "0, 1 or 2"),
         ]
-        for name in ("gp_weight", "adversarial_weight", "l1_weight", "mse_weight", "perceptual_weight"):
+        for name in ("gp_weight", "adversarial_weight", "l1_weight", "mse_weight", "perceptual_weight",
+                     "hole_weight"):
             checks.append((f"loss.{name}", getattr(lo, name) >= 0, "at least 0"))
         for key, ok, expected in checks:
             if not ok:
@@ -152,6 +166,13 @@ class ExperimentConfig:
             raise ConfigError("config key 'model.generator' is empty")
         try:
             d.augment.validate()
+            if d.kind == "damaged":
+                from deblur_tf.degrade.masks import MaskSampler
+                MaskSampler(d.masks, d.image_size)
+                bad = [f for f in d.fills if f not in HOLE_FILLS]
+                if bad or not d.fills:
+                    raise ConfigError(f"config key 'data.fills' must list some of {list(HOLE_FILLS)}, "
+                                      f"got {d.fills!r}")
         except ValueError as e:
             raise ConfigError(str(e)) from None
         return self
@@ -386,6 +407,55 @@ def lfw_robust_resnet() -> ExperimentConfig:
     """The compact DeblurGAN ResNet (v1's architecture) on the same robust recipe, for the
     equal-budget comparison with lfw_robust_nafnet."""
     return _robust("deblurgan_resnet_compact", 120000)
+
+
+# --- damaged faces (issue 14): inpainting the parts a person marks --------------------------------
+
+INPAINT_AUGMENT = FaceAugment(crop=[135, 170], shift=0.03, rotation=5.0, brightness=0.05,
+                              contrast=0.1, gamma=0.1)
+
+
+def _inpaint(generator: str, loss: LossConfig, steps: int, n_critic: int) -> ExperimentConfig:
+    # Part masks sit on the face template's landmarks: only mild scale / shift / tilt changes,
+    # so the eyes, nose and mouth stay under their masks (the masks' own jitter covers the rest).
+    data = dataclasses.replace(_lfw_data(), kind="damaged", jitter=0,
+                               augment=dataclasses.replace(INPAINT_AUGMENT))
+    return ExperimentConfig(data=data, model=ModelConfig(generator=generator), loss=loss,
+                            optim=OptimConfig(g_learning_rate=2e-4, d_learning_rate=2e-4,
+                                              beta_1=0.5, decay_start_fraction=0.3),
+                            train=TrainConfig(steps=steps, steps_per_epoch=250, n_critic=n_critic,
+                                              checkpoint_every=250, keep_checkpoints=2,
+                                              mixed_precision=True))
+
+
+@register_experiment("lfw_inpaint_gated")
+def lfw_inpaint_gated() -> ExperimentConfig:
+    """Ours for damaged faces: gated U-Net on pre-filled holes (parts, strokes, rectangles),
+    hole-weighted L1 (x6) + 0.05 perceptual, content-only; fine-tune with lfw_inpaint_gated_wgan."""
+    return _inpaint("gated_unet", LossConfig(adversarial="none", perceptual_weight=0.05,
+                                             hole_weight=6.0), steps=20000, n_critic=0)
+
+
+@register_experiment("lfw_inpaint_gated_wgan")
+def lfw_inpaint_gated_wgan() -> ExperimentConfig:
+    """WGAN-GP fine-tune of the gated U-Net (5 critic steps; content losses dominate), started
+    from a lfw_inpaint_gated generator (train.init_generator)."""
+    cfg = _inpaint("gated_unet", LossConfig(adversarial="wgan-gp", adversarial_weight=0.002,
+                                            perceptual_weight=0.05, hole_weight=6.0),
+                   steps=1000, n_critic=5)
+    cfg.optim.g_learning_rate = 2e-5
+    cfg.optim.d_learning_rate = 1e-4
+    return cfg
+
+
+@register_experiment("lfw_inpaint_bidari")
+def lfw_inpaint_bidari() -> ExperimentConfig:
+    """The seed's recipe (Bidari & Nyaupane): a U-Net GAN with BCE on pre-filled holes, one
+    critic step per generator step, pix2pix-style weights (BCE + 100 x L1 = 0.01 : 1), at 128 px
+    on LFW (the paper used 64 px CelebA)."""
+    return _inpaint("unet_bidari", LossConfig(adversarial="bce", adversarial_weight=0.01,
+                                              perceptual_weight=0.0, hole_weight=1.0),
+                    steps=4000, n_critic=1)
 
 
 @register_experiment("tiny_cpu")

@@ -1,6 +1,7 @@
 """tf.data pipelines yielding (blurred, sharp) float32 pairs in [0, 1], shape [B, S, S, 3].
 
-Three sources:
+Three sources of blurred pairs, and one of damaged faces (``damaged_dataset``: ((damaged, mask),
+clean) for inpainting):
 - ``sharp_dataset``: folders / file lists of sharp images; degradation synthesised per sample.
 - ``paired_dataset``: GoPro-style ``blur/`` + ``sharp/`` folders matched by file name.
 - ``video_dataset``: ordered video frames; the mean of L consecutive frames is the blurred image
@@ -21,6 +22,7 @@ from typing import Iterable, Sequence
 import tensorflow as tf
 
 from deblur_tf.degrade import Degradation
+from deblur_tf.degrade.masks import HOLE_FILLS, MaskSampler, fill_holes
 from deblur_tf.errors import DeblurTFError
 
 # LFW's face region: the central 150 px of its 250 px deep-funneled images, resized to the model's
@@ -199,6 +201,37 @@ def _sample_seed(seed: int, index) -> tf.Tensor:
     return tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
 
 
+def _training_window(image, s, image_size: int, margin: int, *, training: bool, center_crop,
+                     jitter: int, augment: FaceAugment | None):
+    """The sharp face window of one sample (``margin`` px of context each side): augmented
+    (scale, shift, tilt), a jittered face crop, or a random window; flipped and re-lit in training."""
+    if augment is not None and augment.crop:
+        window = augmented_face_window(image, image_size, margin, augment, s + 4)
+    elif center_crop:
+        window = face_crop_window(image, image_size, margin, center_crop,
+                                  jitter=jitter if training else 0, seed=s)
+    else:
+        window = crop_window(image, image_size + 2 * margin, random_position=training, seed=s)
+    if training:
+        flip = tf.random.stateless_uniform([], s + 2) < 0.5
+        window = tf.where(flip, window[:, ::-1], window)
+    if augment is not None and augment.photometric:
+        window = photometric_jitter(window, augment, s + 5)
+    return window
+
+
+def _dataset_of_files(files: list[str], training: bool, repeat: bool, seed: int, start_index: int,
+                      shuffle_buffer: int) -> tf.data.Dataset:
+    """(index, path) pairs: shuffled and repeated in training, indices from ``start_index``."""
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if training:
+        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed + start_index,
+                        reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.enumerate(start=start_index)
+
+
 def sharp_dataset(
     source: str | os.PathLike | Sequence[str],
     degradation: Degradation,
@@ -231,35 +264,68 @@ def sharp_dataset(
     augment = augment if training else None
     repeat = training if repeat is None else repeat
     margin = degradation.margin
-    ds = tf.data.Dataset.from_tensor_slices(files)
-    if training:
-        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed + start_index,
-                        reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.enumerate(start=start_index)
+    ds = _dataset_of_files(files, training, repeat, seed, start_index, shuffle_buffer)
 
     def make_pair(index, path):
         s = _sample_seed(seed, index)
-        image = decode_image(path)
-        if augment is not None and augment.crop:
-            window = augmented_face_window(image, image_size, margin, augment, s + 4)
-        elif center_crop:
-            window = face_crop_window(image, image_size, margin, center_crop,
-                                      jitter=jitter if training else 0, seed=s)
-        else:
-            window = crop_window(image, image_size + 2 * margin, random_position=training, seed=s)
-        if training:
-            flip = tf.random.stateless_uniform([], s + 2) < 0.5
-            window = tf.where(flip, window[:, ::-1], window)
-        if augment is not None and augment.photometric:
-            window = photometric_jitter(window, augment, s + 5)
+        window = _training_window(decode_image(path), s, image_size, margin, training=training,
+                                  center_crop=center_crop, jitter=jitter, augment=augment)
         blurred, sharp, kernel_index = degradation(window, s + 3)
         blurred = tf.ensure_shape(blurred, [image_size, image_size, 3])
         sharp = tf.ensure_shape(sharp, [image_size, image_size, 3])
         return (blurred, sharp, kernel_index) if with_kernel_index else (blurred, sharp)
 
     ds = ds.map(make_pair, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+
+
+def damaged_dataset(
+    source: str | os.PathLike | Sequence[str],
+    masks: MaskSampler,
+    *,
+    fills: Sequence[str] = HOLE_FILLS,
+    image_size: int = 128,
+    batch_size: int = 8,
+    center_crop: int | None = None,
+    root: str | os.PathLike | None = None,
+    training: bool = True,
+    jitter: int = 0,
+    seed: int = 0,
+    repeat: bool | None = None,
+    shuffle_buffer: int = 4096,
+    augment: FaceAugment | None = None,
+    start_index: int = 0,
+) -> tf.data.Dataset:
+    """((damaged, mask), clean) samples for inpainting, from sharp faces.
+
+    The face window is cut as in ``sharp_dataset`` (same crop, flip and ``augment`` options);
+    ``masks`` draws the hole (1 = damaged, [S, S, 1]) per sample, and the hole is filled with one
+    of ``fills`` (black, noise, colour), drawn per sample.
+    """
+    files = list_images(source, root)
+    if masks.size != image_size:
+        raise DataError(f"the mask sampler makes {masks.size} px masks, the data is {image_size} px")
+    unknown = [f for f in fills if f not in HOLE_FILLS]
+    if unknown or not fills:
+        raise DataError(f"hole fills must be among {list(HOLE_FILLS)}, got {list(fills)}")
+    fill_ids = tf.constant([HOLE_FILLS.index(f) for f in fills], tf.int32)
+    if augment is not None:
+        augment.validate()
+    augment = augment if training else None
+    repeat = training if repeat is None else repeat
+    ds = _dataset_of_files(files, training, repeat, seed, start_index, shuffle_buffer)
+
+    def make_sample(index, path):
+        s = _sample_seed(seed, index)
+        clean = _training_window(decode_image(path), s, image_size, 0, training=training,
+                                 center_crop=center_crop, jitter=jitter, augment=augment)
+        clean = tf.ensure_shape(clean, [image_size, image_size, 3])
+        mask = masks(s + 6)
+        pick = tf.random.stateless_uniform([], s + 7, 0, tf.size(fill_ids), dtype=tf.int32)
+        damaged = fill_holes(clean, mask, fill_ids[pick], s + 8)
+        return (damaged, mask), clean
+
+    ds = ds.map(make_sample, num_parallel_calls=AUTOTUNE, deterministic=True)
     return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
 
 

@@ -28,13 +28,36 @@ METADATA_FILE = "deblur_tf_export.json"
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 
 
-def _restore_uint8(generator: keras.Model, images: tf.Tensor) -> tf.Tensor:
+def _restore_uint8(generator: keras.Model, images: tf.Tensor, masks: tf.Tensor | None = None) -> tf.Tensor:
+    """uint8 in, uint8 out; ``masks`` (uint8, > 127 = damaged) for an inpainting generator."""
     x = tf.cast(images, tf.float32) / 255.0
+    if masks is not None:
+        x = [x, tf.cast(masks, tf.float32) / 255.0]  # the model binarises at 0.5
     y = generator(x, training=False)
     return tf.cast(tf.clip_by_value(tf.round(y * 255.0), 0.0, 255.0), tf.uint8)
 
 
+def _inpainting(generator) -> bool:
+    return len(getattr(generator, "inputs", None) or []) == 2
+
+
 def export_metadata(generator: keras.Model, training_config: dict | None = None) -> dict:
+    if _inpainting(generator):
+        signatures = {
+            SIGNATURE_UINT8: {"inputs": {"images": "uint8 [N, H, W, 3] RGB, any H and W",
+                                         "masks": "uint8 [N, H, W, 1], > 127 = damaged"},
+                              "outputs": {"restored": "uint8 [N, H, W, 3] RGB"}},
+            SIGNATURE_BYTES: {"inputs": {"image_bytes": "string [N]: encoded image",
+                                         "mask_bytes": "string [N]: encoded mask of the same size "
+                                                       "(grey > 127 = damaged)"},
+                              "outputs": {"png_bytes": "string [N]: PNG of the repaired image"}}}
+    else:
+        signatures = {
+            SIGNATURE_UINT8: {"inputs": {"images": "uint8 [N, H, W, 3] RGB, any H and W"},
+                              "outputs": {"restored": "uint8 [N, H, W, 3] RGB"}},
+            SIGNATURE_BYTES: {"inputs": {"image_bytes": "string [N]: encoded JPEG/PNG/BMP/GIF "
+                                                        "(REST: {\"b64\": ...})"},
+                              "outputs": {"png_bytes": "string [N]: PNG of the restored image"}}}
     return {
         "format_version": 1,
         "deblur_tf_version": __version__,
@@ -43,15 +66,38 @@ def export_metadata(generator: keras.Model, training_config: dict | None = None)
         "architecture": generator.get_config(),
         "parameters": int(generator.count_params()),
         "size_multiple": int(getattr(generator, "size_multiple", 1)),
+        "task": "inpainting" if _inpainting(generator) else "deblurring",
         "training_config": training_config,
-        "signatures": {
-            SIGNATURE_UINT8: {"inputs": {"images": "uint8 [N, H, W, 3] RGB, any H and W"},
-                              "outputs": {"restored": "uint8 [N, H, W, 3] RGB"}},
-            SIGNATURE_BYTES: {"inputs": {"image_bytes": "string [N]: encoded JPEG/PNG/BMP/GIF "
-                                                        "(REST: {\"b64\": ...})"},
-                              "outputs": {"png_bytes": "string [N]: PNG of the restored image"}},
-        },
+        "signatures": signatures,
     }
+
+
+class _InpaintingServingModule(tf.Module):
+    """An inpainting generator behind (images, masks) uint8 and encoded-bytes endpoints."""
+
+    def __init__(self, generator: keras.Model):
+        super().__init__()
+        self.generator = generator
+        self.restore = tf.function(self._restore, input_signature=[
+            tf.TensorSpec([None, None, None, 3], tf.uint8, name="images"),
+            tf.TensorSpec([None, None, None, 1], tf.uint8, name="masks")])
+        self.restore_bytes = tf.function(self._restore_bytes, input_signature=[
+            tf.TensorSpec([None], tf.string, name="image_bytes"),
+            tf.TensorSpec([None], tf.string, name="mask_bytes")])
+
+    def _restore(self, images, masks):
+        return {"restored": _restore_uint8(self.generator, images, masks)}
+
+    def _restore_bytes(self, image_bytes, mask_bytes):
+        def one(pair):
+            image = tf.io.decode_image(pair[0], channels=3, expand_animations=False)
+            mask = tf.io.decode_image(pair[1], channels=1, expand_animations=False)
+            image.set_shape([None, None, 3])
+            mask.set_shape([None, None, 1])
+            tf.debugging.assert_equal(tf.shape(image)[:2], tf.shape(mask)[:2],
+                                      message="the mask must have the image's height and width")
+            return tf.io.encode_png(_restore_uint8(self.generator, image[None], mask[None])[0])
+        return {"png_bytes": tf.map_fn(one, (image_bytes, mask_bytes), fn_output_signature=tf.string)}
 
 
 class _ServingModule(tf.Module):
@@ -88,7 +134,7 @@ def export_savedmodel(generator: keras.Model, path: str | os.PathLike,
     leaves a half-written model where a server would load it.
     """
     path = Path(path)
-    module = _ServingModule(generator)
+    module = _InpaintingServingModule(generator) if _inpainting(generator) else _ServingModule(generator)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -150,14 +196,23 @@ def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str
     """
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    if quantize == "int8" and _inpainting(generator):
+        raise ValueError("int8 export of inpainting models is not supported (its calibration needs "
+                         "masks); use --quantize fp16")
 
     # Convert through a Keras ExportArchive: from_concrete_functions, and a plain tf.Module
     # SavedModel, leave some Keras 3 variables as resource reads that LiteRT computes garbage
     # from or cannot calibrate (measured); the archive's SavedModel freezes cleanly.
     archive = keras.export.ExportArchive()
     archive.track(generator)
-    archive.add_endpoint("restore", lambda images: {"restored": _restore_uint8(generator, images)},
-                         input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="images")])
+    if _inpainting(generator):  # two inputs: images [1, H, W, 3] and masks [1, H, W, 1], uint8
+        archive.add_endpoint(
+            "restore", lambda images, masks: {"restored": _restore_uint8(generator, images, masks)},
+            input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="images"),
+                             tf.TensorSpec([1, None, None, 1], tf.uint8, name="masks")])
+    else:
+        archive.add_endpoint("restore", lambda images: {"restored": _restore_uint8(generator, images)},
+                             input_signature=[tf.TensorSpec([1, None, None, 3], tf.uint8, name="images")])
     with tempfile.TemporaryDirectory(prefix="deblur_tf_tflite_") as saved:
         archive.write_out(saved, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["restore"])

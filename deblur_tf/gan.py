@@ -55,13 +55,16 @@ class DeblurGAN(keras.Model):
         gp_weight: λ of the gradient penalty (10).
         adversarial_weight, l1_weight, mse_weight, perceptual_weight: generator loss weights.
         perceptual: a ``losses.PerceptualLoss`` (needed when perceptual_weight > 0).
+        hole_weight: for inpainting generators, whose input is (image, mask): the L1 is
+            ``mean((1 - mask) |r - s|) + hole_weight * mean(mask |r - s|)`` (Liu et al. 2018 use
+            6), and ``g_hole_l1`` (the mean error inside the holes) is tracked as well.
     """
 
     def __init__(self, generator: keras.Model, critic: keras.Model | None = None, *,
                  n_critic: int = 5, adversarial: str = "wgan-gp", gp_weight: float = L.GP_WEIGHT,
                  adversarial_weight: float = 1.0, l1_weight: float = 1.0, mse_weight: float = 0.0,
                  perceptual_weight: float = 0.0, perceptual: L.PerceptualLoss | None = None,
-                 **kwargs):
+                 hole_weight: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         if adversarial not in ADVERSARIAL_MODES:
             raise ValueError(f"adversarial must be one of {ADVERSARIAL_MODES}, got {adversarial!r}")
@@ -78,10 +81,12 @@ class DeblurGAN(keras.Model):
         self.n_critic = int(n_critic)
         self.adversarial = adversarial
         self.gp_weight = float(gp_weight)
+        self.hole_weight = float(hole_weight)
+        self.inpainting = len(getattr(generator, "inputs", None) or []) == 2  # (image, mask)
         self.weights_ = dict(adversarial=float(adversarial_weight), l1=float(l1_weight),
                              mse=float(mse_weight), perceptual=float(perceptual_weight))
         self._critic_logits = critic is None or critic.get_config().get("output_activation") != "sigmoid"
-        names = ["g_loss", "g_l1", "g_mse", "g_perceptual"]
+        names = ["g_loss", "g_l1", "g_mse", "g_perceptual"] + (["g_hole_l1"] if self.inpainting else [])
         if self.adversarial_on:
             names += ["g_adv", "d_loss", "d_real", "d_fake"] + (["gp"] if adversarial == "wgan-gp" else [])
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
@@ -124,10 +129,14 @@ class DeblurGAN(keras.Model):
             logs["d_loss"] = L.bce_critic_loss(real_scores, fake_scores, self._critic_logits)
         return logs
 
-    def generator_losses(self, restored, sharp) -> dict[str, tf.Tensor]:
+    def generator_losses(self, restored, sharp, mask=None) -> dict[str, tf.Tensor]:
+        """Content (and adversarial) losses; ``mask`` (1 = hole) weights the L1 for inpainting."""
         w = self.weights_
         logs = {"g_l1": L.l1_loss(restored, sharp), "g_mse": L.mse_loss(restored, sharp),
                 "g_perceptual": (self.perceptual(restored, sharp) if w["perceptual"] else tf.constant(0.0))}
+        if mask is not None:
+            logs["g_l1"] = L.hole_weighted_l1(restored, sharp, mask, self.hole_weight)
+            logs["g_hole_l1"] = L.hole_l1(restored, sharp, mask)
         total = w["l1"] * logs["g_l1"] + w["mse"] * logs["g_mse"] + w["perceptual"] * logs["g_perceptual"]
         if self.adversarial_on:
             fake_scores = self._scores(restored)
@@ -139,7 +148,11 @@ class DeblurGAN(keras.Model):
 
     # --- steps -------------------------------------------------------------------------------
 
+    def _mask(self, inputs):
+        return inputs[1] if self.inpainting else None
+
     def train_step(self, data):
+        # blurred: an image batch, or (damaged, mask) for an inpainting generator.
         blurred, sharp = data[0], data[1]
         # Keras 3 sums gradients over replicas: scale per-replica losses so the sum is the mean.
         scale = 1.0 / tf.distribute.get_strategy().num_replicas_in_sync
@@ -158,7 +171,7 @@ class DeblurGAN(keras.Model):
                 self.trackers[name].update_state(value)
         with tf.GradientTape() as tape:
             restored = self.generator(blurred, training=True)
-            g_logs = self.generator_losses(restored, sharp)
+            g_logs = self.generator_losses(restored, sharp, self._mask(blurred))
             g_loss = g_logs["g_loss"] * scale
         grads = tape.gradient(g_loss, self.generator.trainable_variables)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
@@ -172,6 +185,8 @@ class DeblurGAN(keras.Model):
         self.psnr_tracker.update_state(tf.image.psnr(restored, sharp, max_val=1.0))
         self.ssim_tracker.update_state(tf.image.ssim(restored, sharp, max_val=1.0))
         g_logs = {"g_l1": L.l1_loss(restored, sharp), "g_mse": L.mse_loss(restored, sharp)}
+        if self.inpainting:
+            g_logs["g_hole_l1"] = L.hole_l1(restored, sharp, self._mask(blurred))
         for name, value in g_logs.items():
             self.trackers[name].update_state(value)
         return {"psnr": self.psnr_tracker.result(), "ssim": self.ssim_tracker.result(),

@@ -75,6 +75,9 @@ class SavedModelBackend:
             self._fn = loaded.signatures["serving_default"]
         except Exception as e:  # noqa: BLE001
             raise ModelLoadError(f"cannot load SavedModel {path}: {_first_line(e)}") from None
+        if "masks" in self._fn.structured_input_signature[1]:
+            raise ModelLoadError(f"{path} is an inpainting SavedModel (it takes images and masks): "
+                                 "use it with deblur-tf inpaint")
         self._loaded = loaded  # keep the variables alive
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
@@ -93,6 +96,9 @@ class TFLiteBackend:
             self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         except Exception as e:  # noqa: BLE001
             raise ModelLoadError(f"cannot load TFLite model {path}: {_first_line(e)}") from None
+        if len(self._interpreter.get_input_details()) != 1:
+            raise ModelLoadError(f"{path} is an inpainting model (it takes an image and a mask): "
+                                 "use it with deblur-tf inpaint")
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self._shape = None
@@ -112,6 +118,9 @@ class TFLiteBackend:
 def check_image_to_image(model, path) -> None:
     """Refuse a model that does not map [N, H, W, 3] to the same shape (e.g. a critic, whose
     patch scores would be written as a tiny picture)."""
+    if len(getattr(model, "inputs", None) or []) == 2:
+        raise ModelLoadError(f"{path} is an inpainting model (it takes an image and a mask): "
+                             "use it with deblur-tf inpaint / deblur_tf.inpainting.Inpainter")
     try:
         out_shape = tuple(model.compute_output_shape((1, 40, 44, 3)))
     except Exception:  # noqa: BLE001 - fixed-size or multi-input models
@@ -137,11 +146,18 @@ def load_backend(path: str | os.PathLike, num_threads: int = 2):
 
 
 def load_generator(path: str | os.PathLike):
-    """A ``.keras`` generator as a Keras model (for export and fine-tuning)."""
+    """A ``.keras`` generator as a Keras model (for export and fine-tuning): a deblurring one, or
+    an inpainting one (image + mask)."""
     path = Path(path)
     if not path.is_file() or path.suffix != ".keras":
         raise ModelLoadError(f"expected an existing .keras generator file, got {path}")
-    return KerasBackend.load(path).generator
+    try:
+        return KerasBackend.load(path).generator
+    except ModelLoadError as e:
+        if "inpainting model" not in str(e):
+            raise
+    from deblur_tf.inpainting import KerasInpaintBackend
+    return KerasInpaintBackend.load(path).generator
 
 
 # --- tiling --------------------------------------------------------------------------------------

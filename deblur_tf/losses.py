@@ -74,6 +74,21 @@ def mse_loss(a, b) -> tf.Tensor:
     return tf.reduce_mean(tf.square(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)))
 
 
+def hole_weighted_l1(a, b, mask, hole_weight: float) -> tf.Tensor:
+    """mean((1 - mask) |a - b|) + hole_weight * mean(mask |a - b|), means over all pixels (Liu et
+    al. 2018's L_valid + 6 L_hole); ``mask`` [B, H, W, 1], 1 = hole."""
+    err = tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32))
+    mask = tf.cast(mask, tf.float32)
+    return tf.reduce_mean((1.0 - mask) * err) + hole_weight * tf.reduce_mean(mask * err)
+
+
+def hole_l1(a, b, mask) -> tf.Tensor:
+    """Mean absolute error over the hole pixels only (0 when there is no hole)."""
+    err = tf.abs(tf.cast(a, tf.float32) - tf.cast(b, tf.float32))
+    mask = tf.cast(mask, tf.float32)
+    return tf.reduce_sum(mask * err) / tf.maximum(3.0 * tf.reduce_sum(mask), 1.0)
+
+
 def default_vgg_weights() -> str | None:
     """The relu3_3 VGG16 weights in the shared folder, or None when absent."""
     path = shared_file("weights", VGG_WEIGHTS_FILE)

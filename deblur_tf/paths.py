@@ -24,3 +24,9 @@ def default_model_path() -> Path | None:
     """The shipped model in ``exported/`` when present."""
     path = PROJECT_ROOT / "exported" / "deblur_tf_face.keras"
     return path if path.is_file() else None
+
+
+def default_inpaint_model_path() -> Path | None:
+    """The shipped inpainting model in ``exported/`` when present."""
+    path = PROJECT_ROOT / "exported" / "deblur_tf_inpaint.keras"
+    return path if path.is_file() else None

@@ -23,6 +23,7 @@ import tensorflow as tf
 from deblur_tf import data as D
 from deblur_tf.config import ConfigError, ExperimentConfig, config_from_dict, load_config_file, save_config
 from deblur_tf.degrade import Degradation
+from deblur_tf.degrade.masks import MaskSampler
 from deblur_tf.errors import DeblurTFError
 from deblur_tf.gan import DeblurGAN, LinearDecaySchedule, adam
 from deblur_tf.io import atomic_path
@@ -52,6 +53,15 @@ def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.
         if d.val:
             val = D.sharp_dataset(d.val, chain, center_crop=d.center_crop, root=d.root,
                                   training=False, **{**common, "seed": d.seed + 1})
+    elif d.kind == "damaged":
+        masks = MaskSampler(d.masks, d.image_size)
+        train = D.damaged_dataset(d.train, masks, fills=d.fills, center_crop=d.center_crop,
+                                  root=d.root, jitter=d.jitter, training=True, augment=d.augment,
+                                  start_index=start_step * d.batch_size, **common)
+        val = None
+        if d.val:
+            val = D.damaged_dataset(d.val, masks, fills=d.fills, center_crop=d.center_crop,
+                                    root=d.root, training=False, **{**common, "seed": d.seed + 1})
     elif d.kind == "paired":
         train = D.paired_dataset(d.train, training=True, **common)
         val = D.paired_dataset(d.val, training=False, **common) if d.val else None
@@ -60,7 +70,7 @@ def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.
         val = (D.video_dataset(d.val, frames_per_blur=d.frames_per_blur, training=False, **common)
                if d.val else None)
     else:
-        raise ConfigError(f"data.kind must be sharp, paired or video, got {d.kind!r}")
+        raise ConfigError(f"data.kind must be sharp, paired, video or damaged, got {d.kind!r}")
     if val is not None:
         val = val.take(d.val_batches).cache()
     return train, val
@@ -89,7 +99,8 @@ def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
     gan = DeblurGAN(generator, critic, n_critic=cfg.train.n_critic, adversarial=cfg.loss.adversarial,
                     gp_weight=cfg.loss.gp_weight, adversarial_weight=cfg.loss.adversarial_weight,
                     l1_weight=cfg.loss.l1_weight, mse_weight=cfg.loss.mse_weight,
-                    perceptual_weight=cfg.loss.perceptual_weight, perceptual=perceptual)
+                    perceptual_weight=cfg.loss.perceptual_weight, perceptual=perceptual,
+                    hole_weight=cfg.loss.hole_weight)
     o, steps = cfg.optim, cfg.train.steps
     decay_start = int(steps * (1 - o.decay_start_fraction))
     g_schedule = LinearDecaySchedule(o.g_learning_rate, steps, decay_start)
@@ -261,19 +272,23 @@ class RunCallback(keras.callbacks.Callback):
 
 
 class SampleGrid(keras.callbacks.Callback):
-    """At each epoch end: a blurred | restored | sharp grid as PNG and as a TensorBoard image."""
+    """At each epoch end: a blurred | restored | sharp grid as PNG and as a TensorBoard image
+    (damaged | restored | clean for an inpainting model, whose input is (damaged, mask))."""
 
-    def __init__(self, batch: tuple[np.ndarray, np.ndarray], folder: Path, writer, rows: int = 4):
+    def __init__(self, batch: tuple, folder: Path, writer, rows: int = 4):
         super().__init__()
-        self.blurred = batch[0][:rows]
-        self.sharp = batch[1][:rows]
+        inputs = batch[0]
+        self.inputs = (tuple(np.asarray(t)[:rows] for t in inputs) if isinstance(inputs, (tuple, list))
+                       else np.asarray(inputs)[:rows])
+        self.blurred = self.inputs[0] if isinstance(self.inputs, tuple) else self.inputs
+        self.sharp = np.asarray(batch[1])[:rows]
         self.folder = folder
         self.writer = writer
 
     def on_epoch_end(self, epoch, logs=None):
         if getattr(self.model, "stop_training", False) and not _finite(logs):
             return
-        restored = self.model.generator.predict_on_batch(self.blurred)
+        restored = np.asarray(self.model.generator(self.inputs, training=False))
         step = int(self.model.g_optimizer.iterations.numpy())
         path = self.folder / f"step_{step:07d}.png"
         save_comparison_grid(self.blurred, restored, self.sharp, path, title=f"step {step}")
@@ -373,7 +388,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     run_cb = RunCallback(manager, t.steps, t.checkpoint_every, writer, t.tensorboard_every)
     sample_source = val_ds if val_ds is not None else train_ds
     first = next(iter(sample_source))
-    callbacks = [run_cb, SampleGrid((first[0].numpy(), first[1].numpy()), run_dir / "samples", writer),
+    callbacks = [run_cb, SampleGrid(first, run_dir / "samples", writer),
                  keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
     history = {}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}

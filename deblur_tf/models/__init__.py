@@ -5,8 +5,8 @@ Importing this package registers every architecture; a new one is one module her
 """
 
 from deblur_tf.models import (deblurgan_resnet, fpn_mobilenet, inception_deepdeblur,  # noqa: F401
-                              ird_chen, markovian10, nafnet, patchgan, unet_enhance_qi,  # (registers them)
-                              unet_res_murugan)
+                              inpainting, ird_chen, markovian10, nafnet, patchgan,  # (registers them)
+                              unet_enhance_qi, unet_res_murugan)
 from deblur_tf.models.base import ArchModel
 from deblur_tf.models.registry import (CRITICS, GENERATORS, PRESETS, build_critic, build_generator,
                                        register_critic, register_generator, register_preset)
