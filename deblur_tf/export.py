@@ -20,12 +20,21 @@ import numpy as np
 import tensorflow as tf
 
 from deblur_tf import __version__, native_stderr_muted
-from deblur_tf.io import atomic_path, umask
+from deblur_tf.io import OutputError, atomic_path, umask
 
 SIGNATURE_UINT8 = "serving_default"
 SIGNATURE_BYTES = "deblur_image_bytes"
 METADATA_FILE = "deblur_tf_export.json"
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+
+
+def _check_parent(path: Path) -> None:
+    """A clear error when the output's folder cannot exist (a file is in the way)."""
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise OutputError(f"cannot write {path}: {folder} is a file, not a folder")
+            return
 
 
 def _restore_uint8(generator: keras.Model, images: tf.Tensor, masks: tf.Tensor | None = None) -> tf.Tensor:
@@ -135,8 +144,12 @@ def export_savedmodel(generator: keras.Model, path: str | os.PathLike,
     """
     path = Path(path)
     module = _InpaintingServingModule(generator) if _inpainting(generator) else _ServingModule(generator)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    _check_parent(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None
     try:
         tf.saved_model.save(module, str(tmp), signatures={
             SIGNATURE_UINT8: module.restore.get_concrete_function(),
@@ -199,6 +212,8 @@ def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str
     if quantize == "int8" and _inpainting(generator):
         raise ValueError("int8 export of inpainting models is not supported (its calibration needs "
                          "masks); use --quantize fp16")
+    path = Path(path)
+    _check_parent(path)  # before the conversion, which takes a while
 
     # Convert through a Keras ExportArchive: from_concrete_functions, and a plain tf.Module
     # SavedModel, leave some Keras 3 variables as resource reads that LiteRT computes garbage
@@ -217,9 +232,11 @@ def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str
         archive.write_out(saved, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved, signature_keys=["restore"])
         flatbuffer = _convert(converter, quantize, representative)
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(flatbuffer)
+    try:
+        with atomic_path(path) as tmp:
+            Path(tmp).write_bytes(flatbuffer)
+    except OSError as e:  # the message would name the hidden temporary file
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None
     return path
 
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf import native_stderr_muted
-from deblur_tf.errors import DeblurTFError
+from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.io import to_uint8
 
 DEFAULT_TILE = 512
@@ -25,11 +25,6 @@ FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
 
 class ModelLoadError(DeblurTFError, ValueError):
     """A model file is missing or not a deblur-tf generator / export."""
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
 
 
 # --- backends: float32 [1, h, w, 3] in [0, 1] -> same --------------------------------------------
@@ -55,7 +50,7 @@ class KerasBackend:
         try:
             model = keras.saving.load_model(str(path), compile=False)
         except Exception as e:  # noqa: BLE001 - foreign model, missing layer classes, ...
-            raise ModelLoadError(f"cannot load {path}: {_first_line(e)}") from None
+            raise ModelLoadError(f"cannot load {path}: {format_error(e)}") from None
         check_image_to_image(model, path)
         return cls(model)
 
@@ -74,7 +69,7 @@ class SavedModelBackend:
             loaded = tf.saved_model.load(str(path))
             self._fn = loaded.signatures["serving_default"]
         except Exception as e:  # noqa: BLE001
-            raise ModelLoadError(f"cannot load SavedModel {path}: {_first_line(e)}") from None
+            raise ModelLoadError(f"cannot load SavedModel {path}: {format_error(e)}") from None
         if "masks" in self._fn.structured_input_signature[1]:
             raise ModelLoadError(f"{path} is an inpainting SavedModel (it takes images and masks): "
                                  "use it with deblur-tf inpaint")
@@ -95,7 +90,7 @@ class TFLiteBackend:
         try:
             self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
         except Exception as e:  # noqa: BLE001
-            raise ModelLoadError(f"cannot load TFLite model {path}: {_first_line(e)}") from None
+            raise ModelLoadError(f"cannot load TFLite model {path}: {format_error(e)}") from None
         if len(self._interpreter.get_input_details()) != 1:
             raise ModelLoadError(f"{path} is an inpainting model (it takes an image and a mask): "
                                  "use it with deblur-tf inpaint")

@@ -88,6 +88,16 @@ def test_bad_quantize_and_missing_calibration_are_errors(tiny_generator, tmp_pat
     assert not (tmp_path / "x.tflite").exists()
 
 
+def test_an_unwritable_output_is_named_without_temporary_files(tiny_generator, tmp_path):
+    from deblur_tf.export import export_savedmodel, export_tflite
+    from deblur_tf.io import OutputError
+    (tmp_path / "a_file").write_text("not a folder")
+    for export in (lambda p: export_tflite(tiny_generator, p), lambda p: export_savedmodel(tiny_generator, p)):
+        with pytest.raises(OutputError, match=r"a_file is a file, not a folder") as info:
+            export(tmp_path / "a_file" / "model")
+        assert ".model." not in str(info.value)  # no hidden temporary name
+
+
 def test_serving_client_request_matches_the_signature(exported):
     """No tensorflow_model_server binary is obtainable here: run the client's exact REST body
     through the SavedModel signature the way TF Serving maps it (b64 -> string tensor)."""
