@@ -430,16 +430,19 @@ def _inpaint(generator: str, loss: LossConfig, steps: int, n_critic: int) -> Exp
 
 @register_experiment("lfw_inpaint_gated")
 def lfw_inpaint_gated() -> ExperimentConfig:
-    """Ours for damaged faces: gated U-Net on pre-filled holes (parts, strokes, rectangles),
-    hole-weighted L1 (x6) + 0.05 perceptual, content-only; fine-tune with lfw_inpaint_gated_wgan."""
+    """Damaged faces, ours: gated U-Net on pre-filled holes, hole-weighted L1 + perceptual.
+
+    Masks: facial parts, strokes and rectangles; L1 with the hole weighted 6x + 0.05 perceptual,
+    content-only (fine-tune with lfw_inpaint_gated_wgan)."""
     return _inpaint("gated_unet", LossConfig(adversarial="none", perceptual_weight=0.05,
                                              hole_weight=6.0), steps=20000, n_critic=0)
 
 
 @register_experiment("lfw_inpaint_gated_wgan")
 def lfw_inpaint_gated_wgan() -> ExperimentConfig:
-    """WGAN-GP fine-tune of the gated U-Net (5 critic steps; content losses dominate), started
-    from a lfw_inpaint_gated generator (train.init_generator)."""
+    """Damaged faces: WGAN-GP fine-tune of a lfw_inpaint_gated generator (train.init_generator).
+
+    5 critic steps per generator step; the content losses dominate."""
     cfg = _inpaint("gated_unet", LossConfig(adversarial="wgan-gp", adversarial_weight=0.002,
                                             perceptual_weight=0.05, hole_weight=6.0),
                    steps=1000, n_critic=5)
@@ -450,9 +453,10 @@ def lfw_inpaint_gated_wgan() -> ExperimentConfig:
 
 @register_experiment("lfw_inpaint_bidari")
 def lfw_inpaint_bidari() -> ExperimentConfig:
-    """The seed's recipe (Bidari & Nyaupane): a U-Net GAN with BCE on pre-filled holes, one
-    critic step per generator step, pix2pix-style weights (BCE + 100 x L1 = 0.01 : 1), at 128 px
-    on LFW (the paper used 64 px CelebA)."""
+    """Damaged faces, the seed paper's recipe: U-Net GAN with BCE on pre-filled holes.
+
+    Bidari & Nyaupane: one critic step per generator step, pix2pix-style weights (BCE + 100 x L1
+    = 0.01 : 1), at 128 px on LFW (the paper used 64 px CelebA)."""
     return _inpaint("unet_bidari", LossConfig(adversarial="bce", adversarial_weight=0.01,
                                               perceptual_weight=0.0, hole_weight=1.0),
                     steps=4000, n_critic=1)

@@ -291,13 +291,16 @@ class SampleGrid(keras.callbacks.Callback):
         restored = np.asarray(self.model.generator(self.inputs, training=False))
         step = int(self.model.g_optimizer.iterations.numpy())
         path = self.folder / f"step_{step:07d}.png"
-        save_comparison_grid(self.blurred, restored, self.sharp, path, title=f"step {step}")
+        names = (("damaged", "repaired", "clean") if isinstance(self.inputs, tuple)
+                 else ("blurred", "restored", "sharp"))
+        save_comparison_grid(self.blurred, restored, self.sharp, path, title=f"step {step}", names=names)
         with self.writer.as_default(step=step):
             tf.summary.image("samples/blurred_restored_sharp",
                              np.concatenate([self.blurred, restored, self.sharp], axis=2), max_outputs=4)
 
 
-def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, title: str = "") -> None:
+def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, title: str = "",
+                         names=("blurred", "restored", "sharp")) -> None:
     """A matplotlib grid, one row per image: blurred | restored | sharp, with PSNR against sharp."""
     import matplotlib
     matplotlib.use("Agg")
@@ -306,8 +309,7 @@ def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, titl
     rows = len(blurred)
     fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows + 0.3), squeeze=False)
     for r in range(rows):
-        for c, (img, name) in enumerate(((blurred[r], "blurred"), (restored[r], "restored"),
-                                         (sharp[r], "sharp"))):
+        for c, (img, name) in enumerate(zip((blurred[r], restored[r], sharp[r]), names)):
             img = np.clip(np.asarray(img, np.float32), 0, 1)
             ax = axes[r, c]
             ax.imshow(img)

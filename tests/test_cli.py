@@ -25,7 +25,7 @@ def assert_clean_error(result, *fragments):
 def test_help_lists_the_commands(runner):
     result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for command in ("blur", "train", "evaluate", "deblur", "demo", "models"):
+    for command in ("blur", "train", "evaluate", "deblur", "inpaint", "export", "demo", "models"):
         assert command in result.output
 
 

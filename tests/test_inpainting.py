@@ -371,7 +371,7 @@ def test_inpainting_protocol_scores_every_kind_and_method(face_folder, tmp_path)
     saved = json.loads((tmp_path / "r.json").read_text())
     assert "grid" not in saved and "| opencv-telea |" in (tmp_path / "r.md").read_text()
     from deblur_tf.io import read_rgb
-    assert read_rgb(tmp_path / "r.grid.png").shape[1] == 5 * (128 + 4)  # damaged, 3 methods, clean
+    assert read_rgb(tmp_path / "r.grid.jpg").shape[1] == 5 * (128 + 4)  # damaged, 3 methods, clean
 
 
 def test_evaluate_inpaint_command_writes_its_files_and_refuses_to_overwrite(face_folder, tmp_path):
@@ -380,7 +380,7 @@ def test_evaluate_inpaint_command_writes_its_files_and_refuses_to_overwrite(face
             "--no-lpips", "-o", str(tmp_path / "e.json")]
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "opencv-telea" in result.output and (tmp_path / "e.grid.png").is_file()
+    assert "opencv-telea" in result.output and (tmp_path / "e.grid.jpg").is_file()
     assert_clean_error(runner.invoke(cli, args), "exists")
     assert_clean_error(runner.invoke(cli, args[:-2] + ["--kinds", "ears", "-o", str(tmp_path / "f.json")]),
                        "ears")
