@@ -41,21 +41,26 @@ class KerasBackend:
 
     @classmethod
     def load(cls, path: Path) -> "KerasBackend":
-        import zipfile
-
-        import keras
-        if not zipfile.is_zipfile(path):  # Keras would say "File not found" for a corrupt file
-            raise ModelLoadError(f"cannot load {path}: not a .keras file (not a zip archive; "
-                                 "truncated or corrupt?)")
-        try:
-            model = keras.saving.load_model(str(path), compile=False)
-        except Exception as e:  # noqa: BLE001 - foreign model, missing layer classes, ...
-            raise ModelLoadError(f"cannot load {path}: {format_error(e)}") from None
+        model = load_keras_model(path)
         check_image_to_image(model, path)
         return cls(model)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self._restore(tf.convert_to_tensor(x, tf.float32)).numpy()
+
+
+def load_keras_model(path):
+    """A ``.keras`` file as a Keras model, with one-line errors (any kind of generator)."""
+    import zipfile
+
+    import keras
+    if not zipfile.is_zipfile(path):  # Keras would say "File not found" for a corrupt file
+        raise ModelLoadError(f"cannot load {path}: not a .keras file (not a zip archive; "
+                             "truncated or corrupt?)")
+    try:
+        return keras.saving.load_model(str(path), compile=False)
+    except Exception as e:  # noqa: BLE001 - foreign model, missing layer classes, ...
+        raise ModelLoadError(f"cannot load {path}: {format_error(e)}") from None
 
 
 class SavedModelBackend:
@@ -146,13 +151,13 @@ def load_generator(path: str | os.PathLike):
     path = Path(path)
     if not path.is_file() or path.suffix != ".keras":
         raise ModelLoadError(f"expected an existing .keras generator file, got {path}")
-    try:
-        return KerasBackend.load(path).generator
-    except ModelLoadError as e:
-        if "inpainting model" not in str(e):
-            raise
-    from deblur_tf.inpainting import KerasInpaintBackend
-    return KerasInpaintBackend.load(path).generator
+    model = load_keras_model(path)
+    if len(getattr(model, "inputs", None) or []) == 2:
+        from deblur_tf.inpainting import check_inpainting_model
+        check_inpainting_model(model, path)
+    else:
+        check_image_to_image(model, path)
+    return model
 
 
 # --- tiling --------------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ def _ramp(size: int, feather_start: bool, feather_end: bool, overlap: int) -> np
 MIN_MODEL_SIDE = 32
 
 
-def _run_padded(run, batch: np.ndarray) -> np.ndarray:
+def run_padded(run, batch: np.ndarray) -> np.ndarray:
     """``run`` on an [N, h, w, 3] batch, edge-padding sides below MIN_MODEL_SIDE and cropping back."""
     h, w = batch.shape[1:3]
     if min(h, w) >= MIN_MODEL_SIDE:
@@ -211,13 +216,13 @@ def restore_tiled(run, image: np.ndarray, tile: int, overlap: int) -> np.ndarray
         raise ValueError(f"overlap must be in [0, tile/2), got overlap={overlap}, tile={tile}")
     ys, xs = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
-        return _run_padded(run, image[None])[0]
+        return run_padded(run, image[None])[0]
     out = np.zeros((h, w, 3), np.float32)
     weight = np.zeros((h, w, 1), np.float32)
     for y in ys:
         for x in xs:
             th, tw = min(tile, h - y), min(tile, w - x)
-            restored = _run_padded(run, image[None, y:y + th, x:x + tw])[0]
+            restored = run_padded(run, image[None, y:y + th, x:x + tw])[0]
             wy = _ramp(th, y > 0, y + th < h, overlap)
             wx = _ramp(tw, x > 0, x + tw < w, overlap)
             wt = (wy[:, None] * wx[None, :])[..., None]
@@ -259,7 +264,7 @@ class Deblurrer:
         images = np.asarray(images, np.float32)
         batch = getattr(self.backend, "max_batch", 1)
         if batch > 1 and max(images.shape[1:3]) <= self.tile:
-            return np.concatenate([_run_padded(self.backend, images[i:i + batch])
+            return np.concatenate([run_padded(self.backend, images[i:i + batch])
                                    for i in range(0, len(images), batch)])
         return np.stack([restore_tiled(self.backend, im, self.tile, self.overlap) for im in images])
 

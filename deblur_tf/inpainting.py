@@ -13,7 +13,6 @@ the surroundings that the generators start from).
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import cv2
@@ -23,7 +22,7 @@ import tensorflow as tf
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, FACE_MODES, ModelLoadError,
-                                 restore_tiled, split_channels)
+                                 load_keras_model, restore_tiled, run_padded, split_channels)
 from deblur_tf.io import to_uint8
 
 BASELINES = ("opencv-telea", "opencv-ns", "prefill")
@@ -78,16 +77,7 @@ class KerasInpaintBackend:
 
     @classmethod
     def load(cls, path: Path) -> "KerasInpaintBackend":
-        import keras
-
-        import deblur_tf.models  # noqa: F401  (registers the layers)
-        if not zipfile.is_zipfile(path):
-            raise ModelLoadError(f"cannot load {path}: not a .keras file (not a zip archive; "
-                                 "truncated or corrupt?)")
-        try:
-            model = keras.saving.load_model(str(path), compile=False)
-        except Exception as e:  # noqa: BLE001
-            raise ModelLoadError(f"cannot load {path}: {format_error(e)}") from None
+        model = load_keras_model(path)
         check_inpainting_model(model, path)
         return cls(model)
 
@@ -261,18 +251,19 @@ class Inpainter:
         images, masks = np.asarray(images, np.float32), np.asarray(masks, np.float32)
         batch = getattr(self.backend, "max_batch", 1)
         if batch > 1 and max(images.shape[1:3]) <= self.tile:
-            return np.concatenate([self._run4(np.concatenate([images[i:i + batch], masks[i:i + batch]], -1))
-                                   for i in range(0, len(images), batch)])
+            both = np.concatenate([images, masks], axis=-1)
+            return np.concatenate([run_padded(self._run4, both[i:i + batch])
+                                   for i in range(0, len(both), batch)])
         return np.stack([self._whole(im, m[..., 0]) for im, m in zip(images, masks)])
 
     def _run4(self, batch: np.ndarray) -> np.ndarray:
-        """The backend on an [N, h, w, 4] (RGB + mask) batch; tiles and padding see both."""
-        from deblur_tf.inference import _run_padded
-        return _run_padded(lambda b: self.backend(b[..., :3], b[..., 3:]), batch)
+        """The backend on an [N, h, w, 4] (RGB + mask) batch: tiling and padding, written for
+        images, then carry the mask along as a fourth channel."""
+        return self.backend(batch[..., :3], batch[..., 3:])
 
     def _whole(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
         both = np.concatenate([rgb, hole[..., None]], axis=2)
-        return restore_tiled(lambda b: self.backend(b[..., :3], b[..., 3:]), both, self.tile, self.overlap)
+        return restore_tiled(self._run4, both, self.tile, self.overlap)
 
     def __call__(self, image, mask):
         return self.restore(image, mask, faces="off")[0]
