@@ -1,4 +1,4 @@
-"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, inpaint, export, models.
+"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, inpaint, export, models, app.
 
 Expected failures (missing files, bad images, bad config keys, outputs that would overwrite
 something) print one line on stderr and exit non-zero; set DEBLUR_TF_DEBUG=1 for tracebacks.
@@ -535,6 +535,34 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         for line in failures:
             click.echo(f"  {line}", err=True)
         raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+# --- app -----------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on; anything but localhost lets other machines in (a warning).")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--model", "model_path", type=click.Path(), default=None,
+              help="Deblurring model (default: the shipped model in exported/).")
+@click.option("--inpaint-model", type=click.Path(), default=None,
+              help="Inpainting model, or opencv-telea / opencv-ns (default: the shipped model).")
+@click.option("--auth", default=None, metavar="USER:PASSWORD",
+              help="Ask for this login (for a --host other than localhost).")
+@click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
+              help="Refuse uploaded photos with more pixels (checked before decoding).")
+@click.option("--max-upload-mb", default=60, show_default=True, type=click.IntRange(min=1),
+              help="Refuse uploaded files larger than this.")
+def app(host, port, model_path, inpaint_model, auth, max_pixels, max_upload_mb):
+    """Serve a local web page to restore and repair photos (needs: pip install -e ".[app]")."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        raise click.ClickException('the web app needs Gradio: pip install -e ".[app]"') from None
+    from deblur_tf.app import AppSettings, serve
+    serve(host=host, port=port, model=model_path, inpaint_model=inpaint_model, auth=auth,
+          settings=AppSettings(max_pixels=max_pixels, max_upload_mb=max_upload_mb),
+          echo=lambda text: click.echo(text, err=True))
 
 
 # --- inpaint -------------------------------------------------------------------------------------

@@ -261,20 +261,21 @@ class Inpainter:
         images, then carry the mask along as a fourth channel."""
         return self.backend(batch[..., :3], batch[..., 3:])
 
-    def _whole(self, rgb: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    def _whole(self, rgb: np.ndarray, hole: np.ndarray, progress=None) -> np.ndarray:
         both = np.concatenate([rgb, hole[..., None]], axis=2)
-        return restore_tiled(self._run4, both, self.tile, self.overlap)
+        return restore_tiled(self._run4, both, self.tile, self.overlap, progress)
 
     def __call__(self, image, mask):
         return self.restore(image, mask, faces="off")[0]
 
-    def restore(self, image, mask, *, faces: str = "auto", face_size: int = 128):
+    def restore(self, image, mask, *, faces: str = "auto", face_size: int = 128, progress=None):
         """Repair the masked regions of one photo; returns (image, faces repaired).
 
         ``faces``: ``"auto"`` finds the faces, repairs each face the mask touches in an aligned
         crop (the mask warped with the face), pastes it back, and repairs the rest of the mask
         on the whole image; ``"only"`` repairs inside faces only; ``"off"`` repairs the image as
-        one picture (right for aligned face crops).
+        one picture (right for aligned face crops). ``progress(done, total)``: called after each
+        tile of whole-image repair.
         """
         if faces not in FACE_MODES:
             raise ValueError(f"faces must be one of {FACE_MODES}, got {faces!r}")
@@ -283,13 +284,13 @@ class Inpainter:
         if not hole.any():
             return np.array(image, copy=True), []
         if faces == "off":
-            filled, repaired = self._whole(rgb, hole), []
+            filled, repaired = self._whole(rgb, hole, progress), []
         else:
-            filled, repaired = self._repair_faces(rgb, hole, faces, face_size)
+            filled, repaired = self._repair_faces(rgb, hole, faces, face_size, progress)
         alpha = seam_alpha(hole)
         return merge(alpha * filled + (1 - alpha) * rgb), repaired
 
-    def _repair_faces(self, rgb, hole, faces: str, face_size: int):
+    def _repair_faces(self, rgb, hole, faces: str, face_size: int, progress=None):
         from deblur_tf import faces as F
         template = F.default_template().scaled(face_size)
         # Detect on the photo with its holes pre-filled from their surroundings: a face with a
@@ -318,7 +319,7 @@ class Inpainter:
         faces_layer = acc / np.maximum(weight, 1e-6)
         base = rgb
         if faces == "auto" and (hole * (1 - cover[..., 0]) > 1e-3).any():
-            base = self._whole(rgb, hole)  # damage outside the faces (or no face found)
+            base = self._whole(rgb, hole, progress)  # damage outside the faces (or no face found)
         return cover * faces_layer + (1 - cover) * base, repaired
 
     def face_detector(self):
