@@ -1,4 +1,4 @@
-"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, inpaint, export, models, app.
+"""The ``deblur-tf`` command line: demo, blur, train, evaluate, deblur, inpaint, batch, export, models, app.
 
 Expected failures (missing files, bad images, bad config keys, outputs that would overwrite
 something) print one line on stderr and exit non-zero; set DEBLUR_TF_DEBUG=1 for tracebacks.
@@ -535,6 +535,53 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         for line in failures:
             click.echo(f"  {line}", err=True)
         raise click.ClickException(f"{len(failures)} of {len(items)} input(s) failed: {failures[0]}")
+
+
+# --- batch ---------------------------------------------------------------------------------------
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pattern")
+@click.option("-o", "--output", required=True, help="Output folder (local, gs://, s3://, hdfs://).")
+@click.option("--model", "model_path", type=click.Path(), default=None,
+              help="Generator (.keras, SavedModel or .tflite; default: the shipped model).")
+@click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
+              show_default=True, help="As for 'deblur'; 'off' batches same-size face crops.")
+@click.option("--background", is_flag=True, help="Also restore the rest of each photo.")
+@click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
+              help="Refuse images with more pixels (decompression-bomb guard).")
+@click.option("--overwrite", is_flag=True, help="Restore again inputs whose output exists.")
+@click.pass_context
+def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, overwrite):
+    """Restore every image matching PATTERN on Apache Beam (e.g. 'photos/**' or a folder).
+
+    Other options go to Beam, e.g. --runner DirectRunner --direct_num_workers 2
+    --direct_running_mode multi_processing, or a Dataflow / Flink / Spark runner's options.
+    Writes OUTPUT/manifest.jsonl (one line per input); a rerun skips finished inputs. Exits 1 when
+    any input failed (listed).
+    """
+    try:
+        import apache_beam  # noqa: F401
+    except ImportError:
+        raise click.ClickException('deblur-tf batch needs Apache Beam: pip install -e ".[beam]"') from None
+    from deblur_tf.batch import run_batch
+    from deblur_tf.inference import ModelLoadError
+    if Path(pattern).is_dir():
+        pattern = pattern.rstrip("/") + "/**"
+    path = model_path or default_model_path()
+    if path is None:
+        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
+    if ctx.args and not ctx.args[0].startswith("-"):
+        raise click.UsageError(f"one PATTERN only (quote it so the shell does not expand it): "
+                               f"got also {ctx.args[0]!r}")
+    summary = run_batch(pattern, output, str(path), faces=face_mode, background=background,
+                        max_pixels=max_pixels, overwrite=overwrite, beam_args=list(ctx.args))
+    click.echo(f"restored {summary.ok} of {summary.total} input(s) -> {output}"
+               + (f" ({summary.skipped} skipped: output exists)" if summary.skipped else "")
+               + f"; manifest: {summary.manifest}", err=True)
+    if summary.failures:
+        for r in summary.failures:
+            click.echo(f"  {r['input']}: {r['message']}", err=True)
+        raise click.ClickException(f"{len(summary.failures)} of {summary.total} input(s) failed")
 
 
 # --- app -----------------------------------------------------------------------------------------
