@@ -180,15 +180,24 @@ def blur(inputs, output, config_path, seed, kernels, max_pixels, overwrite):
               help="Override a config value, e.g. --set train.steps=500 (repeatable).")
 @click.option("--run-dir", required=True, type=click.Path(),
               help="Run folder (resumed when it holds checkpoints).")
-def train(experiment, config_path, overrides, run_dir):
+@click.option("--strategy", type=click.Choice(["default", "mirrored", "multiworker"]), default=None,
+              help="Distribute training (sets train.strategy): mirrored = every local GPU; "
+                   "multiworker = the cluster in TF_CONFIG (docs/scaling.md).")
+@click.option("--cpu-devices", type=click.IntRange(1, 64), default=None,
+              help="Split the CPU into N logical devices (to try --strategy mirrored without GPUs).")
+def train(experiment, config_path, overrides, run_dir, strategy, cpu_devices):
     """Train (or resume) a deblurring GAN; checkpoints, TensorBoard logs and sample grids in RUN_DIR."""
     from deblur_tf.config import (ExperimentConfig, apply_overrides, get_experiment, load_config_file,
                                   parse_overrides)
-    from deblur_tf.train import run
+    from deblur_tf.train import run, split_cpu
+    if cpu_devices:
+        split_cpu(cpu_devices)  # first: TensorFlow must not have run anything yet
     cfg = get_experiment(experiment) if experiment else ExperimentConfig()
     if config_path:
         cfg = apply_overrides(cfg, load_config_file(config_path))
     cfg = apply_overrides(cfg, parse_overrides(list(overrides)))
+    if strategy:
+        cfg = apply_overrides(cfg, {"train": {"strategy": strategy}})
     result = run(cfg, run_dir)
     click.echo(f"steps {result.start_step} -> {result.end_step}; run folder {result.run_dir}"
                + (f"; generator {result.generator_path}" if result.generator_path else ""))

@@ -107,6 +107,12 @@ class TrainConfig:
     # generator.keras is always float32.
     mixed_precision: bool = False
     verbose: int = 1
+    # "default" (one device), "mirrored" (every local GPU, or the logical CPUs of --cpu-devices),
+    # "multiworker" (MultiWorkerMirroredStrategy over the cluster TF_CONFIG describes).
+    strategy: str = "default"
+
+
+STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 @dataclasses.dataclass
@@ -153,6 +159,7 @@ class ExperimentConfig:
             ("train.tensorboard_every", t.tensorboard_every >= 1, "at least 1"),
             ("train.init_step", 0 <= t.init_step < t.steps, "in [0, train.steps)"),
             ("train.verbose", t.verbose in (0, 1, 2), "0, 1 or 2"),
+            ("train.strategy", t.strategy in STRATEGIES, "one of " + ", ".join(STRATEGIES)),
         ]
         for name in ("gp_weight", "adversarial_weight", "l1_weight", "mse_weight", "perceptual_weight",
                      "hole_weight"):

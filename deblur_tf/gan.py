@@ -43,6 +43,16 @@ def adam(learning_rate, beta_1: float = 0.5, beta_2: float = 0.999) -> keras.opt
     return keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=beta_2)
 
 
+def _for_keras_reduce(logs: dict) -> dict:
+    """Under MultiWorkerMirroredStrategy Keras 3 (3.15) reduces each returned log with
+    ``strategy.reduce("MEAN", value, axis=0)``, which fails on a scalar ("Invalid reduction
+    dimension 0"): give it a [1] vector there (the mean over axis 0 is the scalar again)."""
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return {k: tf.reshape(v, [1]) for k, v in logs.items()}
+    return logs
+
+
 class DeblurGAN(keras.Model):
     """Generator + critic trained with WGAN-GP (or BCE) and content losses.
 
@@ -105,6 +115,21 @@ class DeblurGAN(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
         if d_optimizer is not None and self.critic is not None:
             d_optimizer.build(self.critic.trainable_variables)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3 (3.15) builds a model under a tf.distribute strategy by pulling one batch and
+        # reducing it with strategy.reduce("MEAN", ..., axis=None); under
+        # MultiWorkerMirroredStrategy that reduce fails ("Attempt to convert a value (PerReplica
+        # ...)"), so fit() never starts. This model needs no symbolic build: its generator and
+        # critic are built when constructed, the optimizers in compile(), and its metrics are
+        # created in __init__. Skip it when everything is built; otherwise let Keras build.
+        if self.generator.built and (self.critic is None or self.critic.built) and self.optimizer_built():
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+    def optimizer_built(self) -> bool:
+        return bool(getattr(self, "g_optimizer", None) is not None and self.g_optimizer.built
+                    and (self.d_optimizer is None or self.d_optimizer.built))
 
     @property
     def metrics(self):
@@ -177,7 +202,7 @@ class DeblurGAN(keras.Model):
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
         for name, value in g_logs.items():
             self.trackers[name].update_state(value)
-        return {name: t.result() for name, t in self.trackers.items()}
+        return _for_keras_reduce({name: t.result() for name, t in self.trackers.items()})
 
     def test_step(self, data):
         blurred, sharp = data[0], data[1]
@@ -189,5 +214,5 @@ class DeblurGAN(keras.Model):
             g_logs["g_hole_l1"] = L.hole_l1(restored, sharp, self._mask(blurred))
         for name, value in g_logs.items():
             self.trackers[name].update_state(value)
-        return {"psnr": self.psnr_tracker.result(), "ssim": self.ssim_tracker.result(),
-                **{n: self.trackers[n].result() for n in g_logs}}
+        return _for_keras_reduce({"psnr": self.psnr_tracker.result(), "ssim": self.ssim_tracker.result(),
+                                  **{n: self.trackers[n].result() for n in g_logs}})

@@ -8,10 +8,13 @@ checkpoint: the step count continues and the run stops at ``train.steps``.
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -327,6 +330,55 @@ def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, titl
     plt.close(fig)
 
 
+# --- distribution --------------------------------------------------------------------------------
+
+def split_cpu(devices: int) -> None:
+    """Show the CPU as ``devices`` logical devices, so ``mirrored`` can be tried (and tested) on a
+    machine without GPUs. Must run before TensorFlow executes anything."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+    except RuntimeError:
+        raise TrainingError("the CPU can only be split before TensorFlow starts running: "
+                            "call split_cpu first") from None
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """The ``tf.distribute`` strategy ``train.strategy`` names."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = ([d.name for d in tf.config.list_logical_devices("GPU")]
+                   or [d.name for d in tf.config.list_logical_devices("CPU")])
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ConfigError("train.strategy=multiworker needs TF_CONFIG (the cluster's workers and "
+                              "this process's task): see docs/scaling.md")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ConfigError(f"train.strategy must be default, mirrored or multiworker, got {name!r}")
+
+
+def worker_role(strategy: tf.distribute.Strategy) -> tuple[bool, int]:
+    """(is this the chief, task index). Only the chief writes the run folder; every worker still
+    saves checkpoints (saving is a collective step), the others into a private temporary folder."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not getattr(resolver, "task_type", None):
+        return True, 0
+    task_type, task_id = resolver.task_type, int(resolver.task_id or 0)
+    chief = task_type == "chief" or (task_type == "worker" and task_id == 0
+                                     and "chief" not in resolver.cluster_spec().as_dict())
+    return chief, task_id
+
+
+def _shard_by_data(dataset):
+    # Every worker builds the same (seeded) pipeline; each keeps its share of the batches.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 # --- the run -------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -354,25 +406,33 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     cfg.validate()  # before anything is built or the run folder exists
     run_dir = Path(run_dir)
     _check_resume_config(run_dir, cfg)
+    strategy = make_strategy(cfg.train.strategy)
+    chief, task_id = worker_role(strategy)
     train_ds, val_ds = build_datasets(cfg)
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if cfg.train.mixed_precision else "float32")
     try:
-        gan = build_gan(cfg)
+        with strategy.scope():  # variables and optimizer slots mirrored on every replica
+            gan = build_gan(cfg)
     finally:
         keras.mixed_precision.set_global_policy(policy)
-    (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
+    if chief:
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
 
     ckpt = tf.train.Checkpoint(generator=gan.generator, g_optimizer=gan.g_optimizer,
                                **({"critic": gan.critic, "d_optimizer": gan.d_optimizer}
                                   if gan.critic is not None else {}))
-    manager = tf.train.CheckpointManager(ckpt, str(run_dir / "checkpoints"),
+    worker_dir = None if chief else tempfile.mkdtemp(prefix=f"deblur-tf-worker{task_id}-")
+    if worker_dir is not None:  # also when the run fails (the folder is only a scratch copy)
+        atexit.register(shutil.rmtree, worker_dir, True)
+    manager = tf.train.CheckpointManager(ckpt, worker_dir or str(run_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
-    if manager.latest_checkpoint:
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))  # every worker: the chief's
+    if latest:
         # Resume: weights, optimizer slots and iteration counts. A content-only checkpoint restored
         # into an adversarial run has no critic: start it fresh (expect_partial).
-        ckpt.restore(manager.latest_checkpoint).expect_partial()
+        ckpt.restore(latest).expect_partial()
     elif cfg.train.init_generator:
         load_generator_weights(gan.generator, cfg.train.init_generator)
         if cfg.train.init_step:
@@ -384,14 +444,20 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     start = int(gan.g_optimizer.iterations.numpy())
     if start:
         train_ds, _ = build_datasets(cfg, start_step=start)
+    if cfg.train.strategy == "multiworker":
+        train_ds = _shard_by_data(train_ds)
+        val_ds = _shard_by_data(val_ds) if val_ds is not None else None
 
     t = cfg.train
-    writer = tf.summary.create_file_writer(str(run_dir / "logs"))
+    writer = (tf.summary.create_file_writer(str(run_dir / "logs")) if chief
+              else tf.summary.create_noop_writer())
     run_cb = RunCallback(manager, t.steps, t.checkpoint_every, writer, t.tensorboard_every)
-    sample_source = val_ds if val_ds is not None else train_ds
-    first = next(iter(sample_source))
-    callbacks = [run_cb, SampleGrid(first, run_dir / "samples", writer),
-                 keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
+    callbacks = [run_cb]
+    if chief:
+        sample_source = val_ds if val_ds is not None else train_ds
+        first = next(iter(sample_source))
+        callbacks += [SampleGrid(first, run_dir / "samples", writer),
+                      keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
     history = {}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
@@ -419,7 +485,9 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     if run_cb.nan_stopped:
         raise TrainingError(f"{run_cb.stop_reason} at step {end}; stopped, last good checkpoint "
                             f"kept: {manager.latest_checkpoint}")
-    if end >= t.steps:
+    if worker_dir is not None:
+        shutil.rmtree(worker_dir, ignore_errors=True)
+    if end >= t.steps and chief:
         generator_path = run_dir / "generator.keras"
         with atomic_path(generator_path) as tmp:
             float32_generator(gan.generator).save(tmp)

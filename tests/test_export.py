@@ -123,8 +123,63 @@ def test_serving_client_request_matches_the_signature(exported):
     assert out_name == serving_client.OUTPUT
 
 
+def test_serving_client_pixels_request_matches_the_default_signature(exported):
+    """The --pixels body (JSON ints) through serving_default as TF Serving maps it."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import serving_client
+
+    x = faces(2)
+    body = serving_client.rest_request_pixels(list(x))
+    loaded = tf.saved_model.load(str(exported / "savedmodel"))
+    sig = loaded.signatures[body["signature_name"]]
+    inputs = {serving_client.PIXELS_INPUT: tf.constant([i[serving_client.PIXELS_INPUT]
+                                                        for i in body["instances"]], tf.uint8)}
+    outputs = sig(**inputs)
+    response = {"predictions": [{k: v.tolist() for k, v in zip(outputs, row)}
+                                for row in zip(*[t.numpy() for t in outputs.values()])]}
+    got = serving_client.rest_response_pixels(response)
+    np.testing.assert_array_equal(np.stack(got), outputs[serving_client.PIXELS_OUTPUT].numpy())
+    assert list(outputs) == [serving_client.PIXELS_OUTPUT]
+
+
 def test_export_variants_writes_every_deployable_form(tiny_generator, tmp_path):
     from deblur_tf.export import export_variants
     paths = export_variants(tiny_generator, tmp_path)
     assert set(paths) == {"savedmodel", "tflite_fp32", "tflite_fp16", "tflite_dynamic"}  # no int8 without faces
     assert all(p.exists() for p in paths.values())
+
+
+def test_saved_model_cli_shows_the_signatures_the_client_sends():
+    """``saved_model_cli show`` on the shipped SavedModel (TF Serving reads the same SignatureDefs):
+    each signature's input / output names, dtypes and shapes are what scripts/serving_client.py
+    sends and reads."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    model = root / "exported" / "deblur_tf_face_savedmodel"
+    if not model.is_dir():
+        pytest.skip("no shipped SavedModel in exported/")
+    sys.path.insert(0, str(root / "scripts"))
+    import serving_client as client
+    cli = shutil.which("saved_model_cli")
+    cmd = [cli] if cli else [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    shown = subprocess.run(cmd + ["show", "--dir", str(model), "--all"], capture_output=True,
+                           text=True, check=True).stdout
+    tensor = re.compile(r"(inputs|outputs)\['(\w+)'\] tensor_info:\s+dtype: (\w+)\s+shape: ([^\n]+)")
+
+    def signature(name):
+        block = shown.split(f"signature_def['{name}']:")[1].split("signature_def[")[0]
+        assert "Method name is: tensorflow/serving/predict" in block
+        return {(io, n): (dtype, shape.strip()) for io, n, dtype, shape in tensor.findall(block)}
+
+    assert signature(client.SIGNATURE) == {
+        ("inputs", client.INPUT): ("DT_STRING", "(-1)"),  # REST {"b64": ...}: one string per image
+        ("outputs", client.OUTPUT): ("DT_STRING", "(-1)")}
+    assert signature(client.PIXELS_SIGNATURE) == {
+        ("inputs", client.PIXELS_INPUT): ("DT_UINT8", "(-1, -1, -1, 3)"),  # JSON ints 0..255
+        ("outputs", client.PIXELS_OUTPUT): ("DT_UINT8", "(-1, -1, -1, 3)")}
