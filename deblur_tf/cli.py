@@ -6,6 +6,7 @@ something) print one line on stderr and exit non-zero; set DEBLUR_TF_DEBUG=1 for
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before TensorFlow is imported anywhere
@@ -514,8 +515,9 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         try:
             target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
             image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
-            restored, faces = deblurrer.restore(image, faces=face_mode, background=background,
-                                                face_size=face_size)
+            with _tile_progress(label, enabled=not progress) as on_tile:
+                restored, faces = deblurrer.restore(image, faces=face_mode, background=background,
+                                                    face_size=face_size, progress=on_tile)
             if face_mode == "only" and not faces:
                 tqdm.write(f"note: no face found in {label}; left unchanged", file=sys.stderr)
             elif face_mode != "off":
@@ -622,6 +624,28 @@ def app(host, port, model_path, inpaint_model, auth, max_pixels, max_upload_mb):
 
 
 # --- inpaint -------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _tile_progress(label: str, enabled: bool):
+    """A progress bar over the tiles of one large photo (a 12 MP photo is ~48 tiles, ~30 s); it
+    appears only when there are several tiles, and not inside a folder run's own bar."""
+    from tqdm import tqdm
+    bar = None
+
+    def on_tile(done: int, total: int) -> None:
+        nonlocal bar
+        if not enabled or total < 2:
+            return
+        if bar is None:
+            bar = tqdm(total=total, desc=f"{Path(label).name}: tiles", unit="tile", file=sys.stderr,
+                       leave=False)
+        bar.update(done - bar.n)
+    try:
+        yield on_tile
+    finally:
+        if bar is not None:
+            bar.close()
+
 
 def _masks_for(items: list[tuple[Path, Path]], mask: str, single: bool) -> list[Path]:
     """The mask of each input: the one --mask file, or the file with the same relative path under
@@ -810,13 +834,18 @@ def _run_config_beside(model_path) -> dict | None:
 @click.option("--flops", is_flag=True, help="Also count FLOPs (traces every model: about 30 s).")
 @click.option("--size", default=128, show_default=True, type=click.IntRange(min=16),
               help="Input size for the FLOPs column.")
-def models(flops, size):
+@click.option("--only", default=None, metavar="NAME[,NAME…]", help="List only these models.")
+def models(flops, size, only):
     """List the registered generators, critics and presets with their parameters (and FLOPs)."""
     from deblur_tf.models import CRITICS, GENERATORS, PRESETS, build_critic, build_generator
     from deblur_tf.models.flops import count_flops
-    rows = [(n, "generator", lambda n=n: build_generator(n)) for n in sorted(GENERATORS)]
-    rows += [(n, f"preset of {PRESETS[n][0]}", lambda n=n: build_generator(n)) for n in sorted(PRESETS)]
-    rows += [(n, "critic", lambda n=n: build_critic(n)) for n in sorted(CRITICS)]
+    from collections import namedtuple
+    Row = namedtuple("Row", "name kind build")
+    rows = [Row(n, "generator", lambda n=n: build_generator(n)) for n in sorted(GENERATORS)]
+    rows += [Row(n, f"preset of {PRESETS[n][0]}", lambda n=n: build_generator(n)) for n in sorted(PRESETS)]
+    rows += [Row(n, "critic", lambda n=n: build_critic(n)) for n in sorted(CRITICS)]
+    if only:
+        rows = _choose_by_name(only, rows, "see 'deblur-tf models'")
     click.echo(f"{'name':28s} {'kind':30s} {'params':>9s}" + (f" {f'GFLOPs @{size}²':>14s}" if flops else ""))
     for name, kind, build in rows:
         model = build()

@@ -408,7 +408,11 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     _check_resume_config(run_dir, cfg)
     strategy = make_strategy(cfg.train.strategy)
     chief, task_id = worker_role(strategy)
-    train_ds, val_ds = build_datasets(cfg)
+    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))  # every worker: the chief's
+    # Checkpoints are numbered by step: a resumed run's data goes on from there (built once).
+    expected_start = (int(latest.rsplit("-", 1)[1]) if latest
+                      else cfg.train.init_step if cfg.train.init_generator else 0)
+    train_ds, val_ds = build_datasets(cfg, start_step=expected_start)
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if cfg.train.mixed_precision else "float32")
     try:
@@ -428,7 +432,6 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         atexit.register(shutil.rmtree, worker_dir, True)
     manager = tf.train.CheckpointManager(ckpt, worker_dir or str(run_dir / "checkpoints"),
                                          max_to_keep=cfg.train.keep_checkpoints)
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))  # every worker: the chief's
     if latest:
         # Resume: weights, optimizer slots and iteration counts. A content-only checkpoint restored
         # into an adversarial run has no critic: start it fresh (expect_partial).
@@ -442,7 +445,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
             if gan.d_optimizer is not None:
                 gan.d_optimizer.iterations.assign(cfg.train.init_step * cfg.train.n_critic)
     start = int(gan.g_optimizer.iterations.numpy())
-    if start:
+    if start != expected_start:  # a checkpoint not numbered by its step (saved by other code)
         train_ds, _ = build_datasets(cfg, start_step=start)
     if cfg.train.strategy == "multiworker":
         train_ds = _shard_by_data(train_ds)

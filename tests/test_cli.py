@@ -147,14 +147,18 @@ def test_a_non_model_file_is_a_clear_error(runner, image_folder, tmp_path):
 
 
 def test_models_lists_the_registry(runner):
-    result = runner.invoke(cli, ["models", "--flops"])
-    assert result.exit_code == 0
-    assert "deblurgan_resnet_compact" in result.output and "patchgan" in result.output
-    compact = next(ln for ln in result.output.splitlines() if ln.startswith("deblurgan_resnet_compact"))
-    assert compact.split()[-2] == "1.97M" and float(compact.split()[-1]) > 1  # params, GFLOPs
     quick = runner.invoke(cli, ["models"])  # without --flops: parameters only, no tracing
+    assert quick.exit_code == 0 and "patchgan" in quick.output and "nafnet_compact" in quick.output
     compact = next(ln for ln in quick.output.splitlines() if ln.startswith("deblurgan_resnet_compact"))
     assert compact.split()[-1] == "1.97M"
+    # FLOPs trace each model (~30 s for all of them): two here, one of each kind.
+    result = runner.invoke(cli, ["models", "--flops", "--only", "deblurgan_resnet_compact,patchgan"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == 3 and lines[2].startswith("patchgan")
+    assert lines[1].split()[-2] == "1.97M" and 4.5 < float(lines[1].split()[-1]) < 4.6  # 4.56 GFLOPs
+    bad = runner.invoke(cli, ["models", "--only", "nope"])
+    assert bad.exit_code == 2 and "unknown name(s) ['nope']" in bad.output
 
 
 def test_experiments_lists_every_registered_recipe_in_aligned_columns(runner):
@@ -340,10 +344,10 @@ def test_tiny_images_are_restored_and_one_failure_does_not_stop_a_folder(runner,
     from deblur_tf import inference
     real = inference.Deblurrer.__call__
 
-    def flaky(self, image):
+    def flaky(self, image, *args, **kwargs):
         if image.shape[0] == 2:
             raise RuntimeError("boom inside the model\nsecond line")
-        return real(self, image)
+        return real(self, image, *args, **kwargs)
     monkeypatch.setattr(inference.Deblurrer, "__call__", flaky)
     result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out2"), "--faces", "off",
                                  "--model", str(exported / "g.keras")])
