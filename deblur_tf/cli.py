@@ -118,53 +118,31 @@ def demo(output, model_path, train_seconds, train_tiny):
 def blur(inputs, output, config_path, seed, kernels, max_pixels, overwrite):
     """Write degraded copies of images (and pictures of their kernels) into OUTPUT."""
     import numpy as np
-    import tensorflow as tf
 
-    from deblur_tf.config import ConfigError, load_config_file
-    from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation
-    from deblur_tf.io import OutputError, check_output, read_rgb, write_image
+    from deblur_tf.config import load_degradations
+    from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation, degrade_photo, kernel_picture
+    from deblur_tf.io import plan_outputs, read_rgb, to_uint8, write_image
 
-    steps = DEFAULT_DEGRADATIONS
-    if config_path:
-        data = load_config_file(config_path)
-        steps = data.get("degradations", data.get("data", {}).get("degradations"))
-        if not isinstance(steps, list):
-            raise ConfigError(f"{config_path} has no 'degradations:' list")
-    chain = Degradation(steps, bank_seed=seed)
+    chain = Degradation(load_degradations(config_path) if config_path else DEFAULT_DEGRADATIONS,
+                        bank_seed=seed)
     out_root = Path(output)
     items = _collect_images(inputs, exclude=out_root)
-    inputs_all = [f for f, _ in items]
-    # Every file this run will write, checked before anything is written: never an input, never
-    # an existing file without --overwrite, never two outputs on one path.
-    plan = []
-    for path, rel in items:
-        targets = [out_root / rel.with_suffix(".png")]
-        if kernels:
-            targets.append(out_root / "kernels" / rel.with_suffix(".png"))
-        plan.append((path, [check_output(t, inputs_all, overwrite) for t in targets]))
-    seen: dict[Path, Path] = {}
-    for path, targets in plan:
-        for t in targets:
-            if t.resolve() in seen:
-                raise OutputError(f"{path} and {seen[t.resolve()]} would both write {t}; "
-                                  "rename one or use another output folder")
-            seen[t.resolve()] = path
+    jobs = [(path, [out_root / rel.with_suffix(".png")]
+             + ([out_root / "kernels" / rel.with_suffix(".png")] if kernels else []))
+            for path, rel in items]
+    plan_outputs(jobs, [f for f, _ in items], overwrite)
     failures = 0
-    for i, (path, targets) in enumerate(plan):
+    for i, (path, targets) in enumerate(jobs):
         try:
             image = read_rgb(path, max_pixels).astype(np.float32) / 255.0
         except ValueError as e:
             click.echo(f"skipped: {e}", err=True)
             failures += 1
             continue
-        m = chain.margin
-        window = np.pad(image, ((m, m), (m, m), (0, 0)), mode="symmetric") if m else image
-        degraded, _, _, k = chain.with_kernel(tf.constant(window), tf.constant([seed, i]))
-        write_image(targets[0], np.round(degraded.numpy() * 255).astype(np.uint8))
+        degraded, kernel = degrade_photo(chain, image, [seed, i])
+        write_image(targets[0], to_uint8(degraded))
         if kernels:
-            k = k.numpy()
-            picture = np.kron(k / k.max(), np.ones((8, 8)))
-            write_image(targets[1], np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2))
+            write_image(targets[1], kernel_picture(kernel))
     click.echo(f"wrote {len(items) - failures} degraded image(s) to {out_root}"
                + (f"; {failures} failed" if failures else ""))
     if failures:

@@ -247,6 +247,15 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
+def load_degradations(path: str | Path) -> list[dict]:
+    """The ``degradations:`` list of a config file (top level, or under ``data:``)."""
+    data = load_config_file(path)
+    steps = data.get("degradations", data.get("data", {}).get("degradations"))
+    if not isinstance(steps, list):
+        raise ConfigError(f"{path} has no 'degradations:' list")
+    return steps
+
+
 def load_config_file(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():

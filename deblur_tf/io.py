@@ -166,5 +166,19 @@ def check_output(output: str | os.PathLike, inputs: list[str | os.PathLike], ove
     return output
 
 
+def plan_outputs(jobs: list[tuple[Path, list[Path]]], inputs: list, overwrite: bool) -> None:
+    """Check every output of a run before anything is written: never an input, never an existing
+    file without ``overwrite``, never two outputs on one path. ``jobs``: (input, its outputs)."""
+    seen: dict[Path, Path] = {}
+    for source, targets in jobs:
+        for target in targets:
+            check_output(target, inputs, overwrite)
+            key = Path(target).resolve()
+            if key in seen:
+                raise OutputError(f"{source} and {seen[key]} would both write {target}; "
+                                  "rename one or use another output folder")
+            seen[key] = source
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(image, np.float32) * 255.0), 0, 255).astype(np.uint8)

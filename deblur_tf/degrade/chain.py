@@ -413,6 +413,21 @@ class Degradation:
         return tf.clip_by_value(image, 0.0, 1.0), sharp, index, kernel
 
 
+def degrade_photo(chain: Degradation, image: np.ndarray, seed) -> tuple[np.ndarray, np.ndarray]:
+    """A whole float [H, W, 3] photo through ``chain``: mirror-padded by the chain's margin, so
+    the blur sees context as in training, and cropped back. Returns (degraded, kernel)."""
+    m = chain.margin
+    window = np.pad(image, ((m, m), (m, m), (0, 0)), mode="symmetric") if m else image
+    degraded, _, _, kernel = chain.with_kernel(tf.constant(window, tf.float32), tf.constant(seed))
+    return degraded.numpy(), kernel.numpy()
+
+
+def kernel_picture(kernel: np.ndarray, scale: int = 8) -> np.ndarray:
+    """A kernel as a uint8 RGB picture, each tap a ``scale`` x ``scale`` block, brightest = white."""
+    picture = np.kron(kernel / kernel.max(), np.ones((scale, scale)))
+    return np.repeat(np.round(picture * 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
 def _identity_like(kernel: tf.Tensor) -> tf.Tensor:
     """The identity kernel of the same (odd) shape as ``kernel``."""
     k = tf.shape(kernel)[0]
