@@ -276,36 +276,8 @@ def suite_markdown(results: dict) -> str:
 
 def plot_suite(results: dict, path: str) -> None:
     """Grouped bars: PSNR gain per condition (and output-vs-input PSNR for 'sharp')."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from deblur_tf.io import atomic_path
-    gains = suite_gains(results)
-    conds = [c for c in gains if c != "sharp"]
-    methods = list(dict.fromkeys(m for c in conds for m in gains[c]))
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [5, 1]})
-    width = 0.8 / max(len(methods), 1)
-    for i, m in enumerate(methods):
-        xs = [j + (i - (len(methods) - 1) / 2) * width for j in range(len(conds))]
-        ax.bar(xs, [gains[c].get(m, np.nan) for c in conds], width, label=m)
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(conds)), conds)
-    ax.set_ylabel("PSNR gain over blurred input (dB)")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    if "sharp" in gains:
-        ms = list(gains["sharp"])
-        ax2.bar(range(len(ms)), [gains["sharp"][m] for m in ms],
-                color=[f"C{methods.index(m)}" if m in methods else "grey" for m in ms])
-        ax2.axhline(40, color="r", lw=0.8, ls="--")
-        ax2.set_xticks(range(len(ms)), ms, rotation=30, ha="right", fontsize=7)
-        ax2.set_title("sharp: output vs input (dB)", fontsize=9)
-    fig.suptitle(f"generalization suite, {results['count']} faces", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    from deblur_tf.plots import suite_bars
+    suite_bars(suite_gains(results), results["count"], path)
 
 
 def _summary(scores: dict, metric_names, count: int) -> dict:
@@ -368,25 +340,11 @@ def markdown_table(results: dict) -> str:
 
 
 def plot_psnr_by_size(results: dict, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from deblur_tf.io import atomic_path
+    from deblur_tf.plots import metric_by_size
     sizes = results["sizes"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
-    for name in results["overall"]:
-        for ax, metric in zip(axes, ("psnr", "ssim")):
-            ax.plot(sizes, [results["per_size"][s][name][metric] for s in sizes], "o-", label=name)
-            ax.set_xlabel("kernel size (px)")
-            ax.set_ylabel(metric.upper())
-            ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{results['count']} images, noise σ={results['noise_sigma']}", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    curves = {metric: {name: [results["per_size"][s][name][metric] for s in sizes]
+                       for name in results["overall"]} for metric in ("psnr", "ssim")}
+    metric_by_size(sizes, curves, f"{results['count']} images, noise σ={results['noise_sigma']}", path)
 
 
 def real_blur_grid(deblurrers: dict, folder, columns: int = 2) -> np.ndarray:

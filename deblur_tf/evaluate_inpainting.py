@@ -123,31 +123,12 @@ def inpainting_markdown(results: dict) -> str:
 
 def plot_inpainting(results: dict, path: str) -> None:
     """Grouped bars: PSNR per kind of damage and method."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from deblur_tf.io import atomic_path
+    from deblur_tf.plots import inpainting_bars
     kinds = list(results["kinds"])
     methods = list(next(iter(results["kinds"].values()))["methods"])
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    width = 0.8 / len(methods)
-    for ax, metric, label in ((axes[0], "psnr", "PSNR, whole face (dB)"),
-                              (axes[1], "hole_l1", "L1 in the hole (grey levels)")):
-        for i, m in enumerate(methods):
-            xs = [j + (i - (len(methods) - 1) / 2) * width for j in range(len(kinds))]
-            ax.bar(xs, [results["kinds"][k]["methods"][m][metric] for k in kinds], width, label=m)
-        ax.set_xticks(range(len(kinds)), kinds, fontsize=8)
-        ax.set_ylabel(label)
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    lo = min(results["kinds"][k]["methods"][m]["psnr"] for k in kinds for m in methods)
-    axes[0].set_ylim(max(lo - 3, 0), None)
-    fig.suptitle(f"inpainting, {results['count']} LFW test faces", fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    values = {metric: {m: [results["kinds"][k]["methods"][m][metric] for k in kinds] for m in methods}
+              for metric in ("psnr", "hole_l1")}
+    inpainting_bars(kinds, values, results["count"], path)
 
 
 def inpainting_grid(results: dict) -> np.ndarray:

@@ -304,30 +304,9 @@ class SampleGrid(keras.callbacks.Callback):
 
 def save_comparison_grid(blurred, restored, sharp, path: str | os.PathLike, title: str = "",
                          names=("blurred", "restored", "sharp")) -> None:
-    """A matplotlib grid, one row per image: blurred | restored | sharp, with PSNR against sharp."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = len(blurred)
-    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows + 0.3), squeeze=False)
-    for r in range(rows):
-        for c, (img, name) in enumerate(zip((blurred[r], restored[r], sharp[r]), names)):
-            img = np.clip(np.asarray(img, np.float32), 0, 1)
-            ax = axes[r, c]
-            ax.imshow(img)
-            ax.set_axis_off()
-            label = name
-            if c < 2:
-                psnr = float(tf.image.psnr(img, np.asarray(sharp[r], np.float32), max_val=1.0))
-                label += f"  {psnr:.2f} dB"
-            ax.set_title(label, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
+    """A grid, one row per image: blurred | restored | sharp, with PSNR against sharp."""
+    from deblur_tf.plots import comparison_grid
+    comparison_grid((blurred, restored, sharp), path, names, title)
 
 
 # --- distribution --------------------------------------------------------------------------------

@@ -14,19 +14,13 @@ def machine_info() -> dict:
 
 def write_report(report: dict, out: str, bars: dict[str, float], xlabel: str) -> None:
     """Write ``report`` as JSON to ``out`` and ``bars`` (label -> value) as ``out`` with .png."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from deblur_tf.plots import figure
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out, "w") as f:
         json.dump({**report, **machine_info()}, f, indent=2)
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1.4))
-    ax.barh(list(bars), list(bars.values()))
-    for y, value in enumerate(bars.values()):
-        ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
-    ax.set_xlabel(xlabel)
-    fig.tight_layout()
-    fig.savefig(os.path.splitext(out)[0] + ".png", dpi=100)
-    plt.close(fig)
+    with figure(os.path.splitext(out)[0] + ".png", figsize=(7, 0.5 * len(bars) + 1.4)) as (fig, ax):
+        ax.barh(list(bars), list(bars.values()))
+        for y, value in enumerate(bars.values()):
+            ax.text(value, y, f" {value:.3g}", va="center", fontsize=8)
+        ax.set_xlabel(xlabel)
     print("wrote", out)
