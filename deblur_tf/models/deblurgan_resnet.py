@@ -5,15 +5,13 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import PadToMultiple, ReflectPad, instance_norm, residual_output
+from deblur_tf.models.layers import (PadToMultiple, ReflectPad, conv_norm_act,
+                                     instance_norm, residual_output)
 from deblur_tf.models.registry import register_generator, register_preset
 
 
 def _conv_in_relu(x, filters, kernel, strides=1, name=""):
-    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                            name=f"{name}conv")(x)
-    x = instance_norm(f"{name}in")(x)
-    return keras.layers.ReLU(name=f"{name}relu")(x)
+    return conv_norm_act(x, filters, kernel, name, strides)
 
 
 def _residual_block(x, filters, dropout, name):

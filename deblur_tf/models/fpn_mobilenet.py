@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import NearestUpsample, PadToMultiple, instance_norm, residual_output
+from deblur_tf.models.layers import NearestUpsample, PadToMultiple, conv_norm_act, residual_output
 from deblur_tf.models.registry import register_generator, register_preset
 
 # MobileNetV2 activations at strides 2, 4, 8, 16, 32.
@@ -14,8 +14,7 @@ TAPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu",
 
 
 def _conv_in_relu(x, filters, name):
-    x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}conv")(x)
-    return keras.layers.ReLU(name=f"{name}relu")(instance_norm(f"{name}in")(x))
+    return conv_norm_act(x, filters, 3, name)
 
 
 @register_generator("fpn_mobilenet")

@@ -5,35 +5,28 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import PadToMultiple, instance_norm, residual_output
+from deblur_tf.models.layers import PadToMultiple, conv, norm_act, residual_output
 from deblur_tf.models.registry import register_generator, register_preset
 
 
-def _conv(x, filters, kernel, name, strides=1):
-    return keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                               name=name)(x)
-
-
-def _in_relu(x, name):
-    return keras.layers.ReLU(name=f"{name}relu")(instance_norm(f"{name}in")(x))
 
 
 def _ird_block(x, n, dropout, name):
     """IN-ReLU-1x1 bottleneck to 4N; four inception branches of N maps each (1x1 | 1x1-3x3 |
     1x1-3x3-3x3 | maxpool-1x1), concatenated (4N) and added to the bottleneck; a 3x3 conv to N
     concatenated behind the block input (dense growth N)."""
-    b = _conv(_in_relu(x, f"{name}bottleneck_"), 4 * n, 1, f"{name}bottleneck_conv")
-    branches = [_in_relu(_conv(b, n, 1, f"{name}b1_conv"), f"{name}b1_")]
-    y = _in_relu(_conv(b, n, 1, f"{name}b2_conv1"), f"{name}b2_1_")
-    branches.append(_in_relu(_conv(y, n, 3, f"{name}b2_conv2"), f"{name}b2_2_"))
-    y = _in_relu(_conv(b, n, 1, f"{name}b3_conv1"), f"{name}b3_1_")
-    y = _in_relu(_conv(y, n, 3, f"{name}b3_conv2"), f"{name}b3_2_")
-    branches.append(_in_relu(_conv(y, n, 3, f"{name}b3_conv3"), f"{name}b3_3_"))
+    b = conv(norm_act(x, f"{name}bottleneck_"), 4 * n, 1, f"{name}bottleneck_conv")
+    branches = [norm_act(conv(b, n, 1, f"{name}b1_conv"), f"{name}b1_")]
+    y = norm_act(conv(b, n, 1, f"{name}b2_conv1"), f"{name}b2_1_")
+    branches.append(norm_act(conv(y, n, 3, f"{name}b2_conv2"), f"{name}b2_2_"))
+    y = norm_act(conv(b, n, 1, f"{name}b3_conv1"), f"{name}b3_1_")
+    y = norm_act(conv(y, n, 3, f"{name}b3_conv2"), f"{name}b3_2_")
+    branches.append(norm_act(conv(y, n, 3, f"{name}b3_conv3"), f"{name}b3_3_"))
     y = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}b4_pool")(b)
-    branches.append(_in_relu(_conv(y, n, 1, f"{name}b4_conv"), f"{name}b4_"))
+    branches.append(norm_act(conv(y, n, 1, f"{name}b4_conv"), f"{name}b4_"))
     y = keras.layers.Concatenate(name=f"{name}inception")(branches)
     y = keras.layers.Add(name=f"{name}residual")([b, y])
-    y = _conv(y, n, 3, f"{name}growth_conv")
+    y = conv(y, n, 3, f"{name}growth_conv")
     if dropout:
         y = keras.layers.Dropout(dropout, name=f"{name}dropout")(y)
     return keras.layers.Concatenate(name=f"{name}dense")([x, y])
@@ -60,16 +53,16 @@ class IRDChen(ArchModel):
         inputs = keras.Input(shape=image_shape, name="blurred")
         padded = PadToMultiple(4, name="pad_to_multiple", dtype="float32")(inputs)
         x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(padded)
-        x = _in_relu(_conv(x, 2 * n, 3, "down0_conv", strides=2), "down0_")
-        x = _in_relu(_conv(x, 4 * n, 3, "down1_conv", strides=2), "down1_")
+        x = norm_act(conv(x, 2 * n, 3, "down0_conv", strides=2), "down0_")
+        x = norm_act(conv(x, 4 * n, 3, "down1_conv", strides=2), "down1_")
         for b in range(num_blocks):
             x = _ird_block(x, n, dropout, f"ird{b}_")
-        x = _in_relu(_conv(x, 7 * n, 1, "transition0_conv"), "transition0_")
-        x = _in_relu(_conv(x, 4 * n, 1, "transition1_conv"), "transition1_")
+        x = norm_act(conv(x, 7 * n, 1, "transition0_conv"), "transition0_")
+        x = norm_act(conv(x, 4 * n, 1, "transition1_conv"), "transition1_")
         for i, width in enumerate((2 * n, n)):
             x = keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", use_bias=False,
                                              name=f"up{i}_tconv")(x)
-            x = _in_relu(x, f"up{i}_")
+            x = norm_act(x, f"up{i}_")
         x = keras.layers.Conv2D(3, 3, padding="same", name="tail_conv")(x)
         outputs = residual_output(x, padded, inputs)
         super().__init__(inputs, outputs, dict(n=n, num_blocks=num_blocks, dropout=dropout,

@@ -15,6 +15,28 @@ def instance_norm(name: str | None = None) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 
+def conv(x, filters: int, kernel: int, name: str, strides: int = 1, bias: bool = False):
+    """A 'same'-padded convolution (no bias by default: a normalisation usually follows)."""
+    return keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=bias,
+                               name=name)(x)
+
+
+def norm_act(x, name: str, activation: str = "relu"):
+    """Instance norm then ReLU (``relu``) or LeakyReLU(0.1) (``lrelu``), named ``{name}in`` and
+    ``{name}relu`` / ``{name}lrelu``."""
+    x = instance_norm(f"{name}in")(x)
+    if activation == "relu":
+        return keras.layers.ReLU(name=f"{name}relu")(x)
+    if activation == "lrelu":
+        return keras.layers.LeakyReLU(0.1, name=f"{name}lrelu")(x)
+    raise ValueError(f"activation must be relu or lrelu, got {activation!r}")
+
+
+def conv_norm_act(x, filters: int, kernel: int, name: str, strides: int = 1, activation: str = "relu"):
+    """conv (``{name}conv``) → instance norm → activation: the stem of most of the generators."""
+    return norm_act(conv(x, filters, kernel, f"{name}conv", strides), name, activation)
+
+
 @keras.saving.register_keras_serializable(package="deblur_tf")
 class ReflectPad(keras.layers.Layer):
     """Constant-size reflection padding of the spatial dims (TFLite MIRROR_PAD)."""

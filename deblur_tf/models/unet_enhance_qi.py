@@ -6,34 +6,27 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import CropToMatch, PadToMultiple, instance_norm, residual_output
+from deblur_tf.models.layers import CropToMatch, PadToMultiple, conv, norm_act, residual_output
 from deblur_tf.models.registry import register_generator, register_preset
 
 
-def _conv(x, filters, kernel, name, strides=1, bias=False):
-    return keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=bias,
-                               name=name)(x)
-
-
-def _in_relu(x, name):
-    return keras.layers.ReLU(name=f"{name}relu")(instance_norm(f"{name}in")(x))
 
 
 def _residual_block(x, name):
     """Three conv–IN–ReLU groups, the block input added to their output."""
     y = x
     for i in range(3):
-        y = _in_relu(_conv(y, x.shape[-1], 3, f"{name}conv{i}"), f"{name}{i}_")
+        y = norm_act(conv(y, x.shape[-1], 3, f"{name}conv{i}"), f"{name}{i}_")
     return keras.layers.Add(name=f"{name}add")([x, y])
 
 
 def _recurrent_conv(x, name, iterations=2):
     """A recurrent conv layer: h = ReLU(IN(f(x) + r(h))) iterated, r's weights shared across steps."""
-    feed = _conv(x, x.shape[-1], 3, f"{name}feed")
+    feed = conv(x, x.shape[-1], 3, f"{name}feed")
     recurrent = keras.layers.Conv2D(x.shape[-1], 3, padding="same", use_bias=False, name=f"{name}recurrent")
-    h = _in_relu(feed, f"{name}t0_")
+    h = norm_act(feed, f"{name}t0_")
     for t in range(1, iterations + 1):
-        h = _in_relu(keras.layers.Add(name=f"{name}t{t}_sum")([feed, recurrent(h)]), f"{name}t{t}_")
+        h = norm_act(keras.layers.Add(name=f"{name}t{t}_sum")([feed, recurrent(h)]), f"{name}t{t}_")
     return h
 
 
@@ -50,7 +43,7 @@ def _encoder_decoder(x, levels, blocks, block_fn, name):
     skips = []
     for level in range(levels):
         skips.append(x)
-        x = _in_relu(_conv(x, 2 * x.shape[-1], 3, f"{name}enc{level}_down", strides=2), f"{name}enc{level}_down_")
+        x = norm_act(conv(x, 2 * x.shape[-1], 3, f"{name}enc{level}_down", strides=2), f"{name}enc{level}_down_")
         for b in range(blocks):
             x = block_fn(x, f"{name}enc{level}_block{b}_")
     for level in reversed(range(levels)):
@@ -58,7 +51,7 @@ def _encoder_decoder(x, levels, blocks, block_fn, name):
             x = block_fn(x, f"{name}dec{level}_block{b}_")
         x = keras.layers.Conv2DTranspose(x.shape[-1] // 2, 3, strides=2, padding="same", use_bias=False,
                                          name=f"{name}dec{level}_up")(x)
-        x = _in_relu(x, f"{name}dec{level}_up_")
+        x = norm_act(x, f"{name}dec{level}_up_")
         x = keras.layers.Add(name=f"{name}dec{level}_skip")([x, skips[level]])
     return x
 
@@ -69,9 +62,9 @@ def _dense_block(x, growth, layers, alpha, name):
     features = [x]
     for i in range(layers):
         inp = features[0] if i == 0 else keras.layers.Concatenate(name=f"{name}cat{i}")(features)
-        y = _conv(inp, growth, 3, f"{name}conv{i}", bias=True)
+        y = conv(inp, growth, 3, f"{name}conv{i}", bias=True)
         features.append(keras.layers.LeakyReLU(0.2, name=f"{name}lrelu{i}")(y))
-    y = _conv(keras.layers.Concatenate(name=f"{name}cat_all")(features), x.shape[-1], 1, f"{name}fuse", bias=True)
+    y = conv(keras.layers.Concatenate(name=f"{name}cat_all")(features), x.shape[-1], 1, f"{name}fuse", bias=True)
     y = keras.layers.Rescaling(alpha, name=f"{name}scale")(y)
     return keras.layers.Add(name=f"{name}add")([x, y])
 
@@ -82,10 +75,10 @@ def _drdbu(x, growth, alpha, name, blocks=3):
     ``alpha`` and added to the module input."""
     outputs = [x]
     for b in range(blocks):
-        inp = x if b == 0 else _conv(keras.layers.Concatenate(name=f"{name}link{b}")(outputs),
+        inp = x if b == 0 else conv(keras.layers.Concatenate(name=f"{name}link{b}")(outputs),
                                      x.shape[-1], 1, f"{name}link{b}_conv", bias=True)
         outputs.append(_dense_block(inp, growth, 4, alpha, f"{name}rdb{b}_"))
-    y = _conv(keras.layers.Concatenate(name=f"{name}cat")(outputs), x.shape[-1], 1, f"{name}fuse", bias=True)
+    y = conv(keras.layers.Concatenate(name=f"{name}cat")(outputs), x.shape[-1], 1, f"{name}fuse", bias=True)
     y = keras.layers.Rescaling(alpha, name=f"{name}scale")(y)
     return keras.layers.Add(name=f"{name}add")([x, y])
 
@@ -119,7 +112,7 @@ class UNetEnhanceQi(ArchModel):
         inputs = keras.Input(shape=image_shape, name="blurred")
         padded = PadToMultiple(multiple, name="pad_to_multiple", dtype="float32")(inputs)
         x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(padded)
-        x = _in_relu(_conv(x, filters, 3, "head_conv"), "head_")
+        x = norm_act(conv(x, filters, 3, "head_conv"), "head_")
         x = _encoder_decoder(x, levels, blocks, block_fn, "stage1_")
         x = _drdbu(x, growth, alpha, "drdbu_")
         x = _encoder_decoder(x, levels, blocks, block_fn, "stage2_")

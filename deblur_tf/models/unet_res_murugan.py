@@ -5,14 +5,13 @@ from __future__ import annotations
 import keras
 
 from deblur_tf.models.base import ArchModel
-from deblur_tf.models.layers import PadToMultiple, PixelShuffle, instance_norm, residual_output
+from deblur_tf.models.layers import (PadToMultiple, PixelShuffle, conv_norm_act,
+                                     instance_norm, residual_output)
 from deblur_tf.models.registry import register_generator, register_preset
 
 
 def _conv_in_lrelu(x, filters, kernel, name, strides=1):
-    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                            name=f"{name}conv")(x)
-    return keras.layers.LeakyReLU(0.1, name=f"{name}lrelu")(instance_norm(f"{name}in")(x))
+    return conv_norm_act(x, filters, kernel, name, strides, activation="lrelu")
 
 
 @register_generator("unet_res_murugan")
