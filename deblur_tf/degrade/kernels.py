@@ -156,9 +156,8 @@ def trajectory_kernels(
     """``count`` camera-shake kernels of one support size, as a [count, size, size] array.
 
     Each kernel integrates a random trajectory (total path length = ``size`` px) over an exposure
-    fraction drawn from U(*exposure): shorter and longer blurs for one size. The path's centre of
-    mass is put on the kernel's centre so blurring does not shift the image (a shifted target would
-    teach the generator to translate), and the path is scaled to span the support.
+    fraction drawn from U(*exposure): shorter and longer blurs for one size, centred and scaled to
+    span the support (``_path_to_kernel``).
     """
     size = _check_size(size)
     lo, hi = exposure
@@ -166,17 +165,8 @@ def trajectory_kernels(
         raise ValueError(f"exposure range must lie in (0, 1], got {exposure}")
     paths = camera_shake_trajectories(rng, count, length=float(size), steps=steps)
     fractions = rng.uniform(lo, hi, count)
-    half = (size - 1) / 2 - 0.5  # keep the bilinear footprint inside the support
-    kernels = np.empty((count, size, size), np.float32)
-    for i in range(count):
-        path = paths[i, : max(2, int(round(fractions[i] * steps)))]
-        path = path - path.mean(axis=0)
-        # Scale so the blur reaches the edge of the support: the nominal size is then the blur's
-        # extent, so a 27 px kernel blurs more than a 13 px one (curly paths would otherwise
-        # collapse to a few pixels whatever the size).
-        path = path * (half / max(np.abs(path).max(), 1e-9))
-        kernels[i] = splat_points(path + (size - 1) / 2, size)
-    return kernels
+    return np.stack([_path_to_kernel(paths[i, : max(2, int(round(fractions[i] * steps)))], size)
+                     for i in range(count)]).astype(np.float32)
 
 
 def shake_kernel(rng: np.random.Generator, size: int, exposure: tuple[float, float] = (0.5, 1.0),
@@ -213,12 +203,19 @@ def shake_kernel(rng: np.random.Generator, size: int, exposure: tuple[float, flo
 
 
 def _path_to_kernel(path: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
-    """Centre a [N, 2] path on its (weighted) centre of mass, scale it to span the support, splat."""
-    w = np.ones(len(path)) if weights is None else weights
-    path = path - (path * w[:, None]).sum(axis=0) / w.sum()
+    """Centre a [N, 2] path on its (weighted) centre of mass, scale it to span the support, splat.
+
+    Centred, blurring does not shift the image (a shifted target would teach the generator to
+    translate). Scaled so the blur reaches the edge of the support, the nominal size is the blur's
+    extent: a 27 px kernel blurs more than a 13 px one (curly paths would otherwise collapse to a
+    few pixels whatever the size)."""
+    if weights is None:
+        path = path - path.mean(axis=0)
+    else:
+        path = path - (path * weights[:, None]).sum(axis=0) / weights.sum()
     half = (size - 1) / 2 - 0.5  # keep the bilinear footprint inside the support
     path = path * (half / max(np.abs(path).max(), 1e-9))
-    return splat_points(path + (size - 1) / 2, size, w)
+    return splat_points(path + (size - 1) / 2, size, weights)
 
 
 def spline_kernel(rng: np.random.Generator, size: int, points: int = 6) -> np.ndarray:
