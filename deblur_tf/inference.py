@@ -241,7 +241,22 @@ def restore_tiled(run, image: np.ndarray, tile: int, overlap: int, progress=None
 
 # --- the public API ------------------------------------------------------------------------------
 
-class Deblurrer:
+class FaceDetection:
+    """The face detector of a restorer (``Deblurrer``, ``Inpainter``): ``detector`` when set (any
+    deblur_tf.faces detector), else ``detector_name`` built on first use — MTCNN builds three small
+    networks, about a second: a run on photos without faces never pays for it twice."""
+
+    detector = None
+    detector_name = "mtcnn"  # which detector to build (deblur_tf.faces.DETECTORS)
+
+    def face_detector(self):
+        if self.detector is None:
+            from deblur_tf.faces import make_detector
+            self.detector = make_detector(self.detector_name)
+        return self.detector
+
+
+class Deblurrer(FaceDetection):
     """``Deblurrer.load(path)(image) -> restored image`` of the same shape and dtype.
 
     Accepts uint8 or uint16 images, [H, W] grey, [H, W, 3] RGB or [H, W, 4] RGBA (alpha is passed
@@ -258,8 +273,6 @@ class Deblurrer:
         self.tile, self.overlap = int(tile), int(overlap)
         # Faces are restored in batches where the backend takes them (TFLite runs one at a time).
         self.face_batch = getattr(backend, "max_batch", 1)
-        self.detector = None  # set to any deblur_tf.faces detector; built when first needed
-        self.detector_name = "mtcnn"  # which detector to build then (deblur_tf.faces.DETECTORS)
 
     @classmethod
     def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -346,15 +359,6 @@ class Deblurrer:
         cover = np.minimum(weight, 1.0)
         faces_layer = rgb + acc / np.maximum(weight, 1e-6)
         return merge(cover * faces_layer + (1 - cover) * base), faces
-
-    def face_detector(self):
-        """``self.detector``, or ``self.detector_name`` built on first use (MTCNN builds three
-        small networks, about a second: a run on photos without faces never pays for it twice)."""
-        if self.detector is None:
-            from deblur_tf.faces import make_detector
-            self.detector = make_detector(self.detector_name)
-        return self.detector
-
 
 def split_channels(image):
     """(float32 RGB [H, W, 3] in [0, 1], merge) for a uint8/uint16 grey, RGB or RGBA image, where

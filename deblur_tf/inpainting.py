@@ -21,8 +21,9 @@ import tensorflow as tf
 
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError, format_error
-from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, FACE_MODES, ModelLoadError,
-                                 load_keras_model, restore_tiled, run_padded, split_channels)
+from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, FACE_MODES, FaceDetection,
+                                 ModelLoadError, load_keras_model, restore_tiled, run_padded,
+                                 split_channels)
 from deblur_tf.io import to_uint8
 
 BASELINES = ("opencv-telea", "opencv-ns", "prefill")
@@ -224,7 +225,7 @@ def load_inpaint_backend(path: str | os.PathLike, num_threads: int = 2):
 
 # --- the public API ------------------------------------------------------------------------------
 
-class Inpainter:
+class Inpainter(FaceDetection):
     """``Inpainter.load(path)(image, mask) -> repaired image`` of the image's shape and dtype.
 
     Images as for ``Deblurrer`` (uint8 / uint16; grey, RGB or RGBA with alpha untouched). An
@@ -237,8 +238,6 @@ class Inpainter:
             backend = KerasInpaintBackend(backend)
         self.backend = backend
         self.tile, self.overlap = int(tile), int(overlap)
-        self.detector = None
-        self.detector_name = "mtcnn"
 
     @classmethod
     def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
@@ -322,8 +321,3 @@ class Inpainter:
             base = self._whole(rgb, hole, progress)  # damage outside the faces (or no face found)
         return cover * faces_layer + (1 - cover) * base, repaired
 
-    def face_detector(self):
-        if self.detector is None:
-            from deblur_tf.faces import make_detector
-            self.detector = make_detector(self.detector_name)
-        return self.detector
