@@ -83,7 +83,8 @@ def train_tiny_model(seconds: float, log: Callable[[str], None]) -> keras.Model:
         "train": {"steps": 100000}, "optim": {"g_learning_rate": 5e-4}})
     train_ds, _ = build_datasets(cfg)
     gan = build_gan(cfg)
-    gan.fit(train_ds, steps_per_epoch=100000, epochs=1, verbose=0, callbacks=[_TimeLimit(seconds)])
+    gan.fit(train_ds, steps_per_epoch=100000, epochs=1, verbose=0, callbacks=[_TimeLimit(seconds)],
+            shuffle=False)  # the tf.data pipeline shuffles; Keras would warn it ignores shuffle=True
     log(f"trained {int(gan.g_optimizer.iterations.numpy())} steps")
     return gan.generator
 

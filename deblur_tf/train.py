@@ -16,7 +16,6 @@ import shutil
 import signal
 import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 import keras
@@ -454,10 +453,10 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         for sig in previous:
             signal.signal(sig, request_stop)
     if start < t.steps:
-        warnings.filterwarnings("ignore", message=".*shuffle=True.*")  # fit's default; data is a tf.data
         hist = gan.fit(train_ds, epochs=math.ceil(t.steps / t.steps_per_epoch),
                        initial_epoch=start // t.steps_per_epoch, steps_per_epoch=t.steps_per_epoch,
-                       validation_data=val_ds, callbacks=callbacks, verbose=t.verbose)
+                       validation_data=val_ds, callbacks=callbacks, verbose=t.verbose,
+                       shuffle=False)  # the tf.data pipeline shuffles
         history = hist.history
     if threading.current_thread() is threading.main_thread():
         for sig, handler in previous.items():
