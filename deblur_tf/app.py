@@ -513,12 +513,10 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
 
 def load_models(model: str | None, inpaint_model: str | None):
     """(deblurrer, inpainter, deblur path, inpaint path or None, inpaint label) as the CLI loads them."""
-    from deblur_tf.inference import Deblurrer, ModelLoadError
+    from deblur_tf.inference import Deblurrer, deblur_model_path
     from deblur_tf.inpainting import BASELINES, Inpainter
-    from deblur_tf.paths import default_inpaint_model_path, default_model_path
-    path = model or default_model_path()
-    if path is None:
-        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
+    from deblur_tf.paths import default_inpaint_model_path
+    path = deblur_model_path(model)
     deblurrer = Deblurrer.load(path)
     ipath = inpaint_model or default_inpaint_model_path()
     if ipath is None or str(ipath) in BASELINES:

@@ -447,7 +447,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     import numpy as np
 
     from deblur_tf.errors import format_error
-    from deblur_tf.inference import Deblurrer, ModelLoadError
+    from deblur_tf.inference import Deblurrer, deblur_model_path
     from deblur_tf.io import check_output, encode_image, load_image, write_image
 
     if 2 * overlap >= tile:
@@ -458,10 +458,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
         raise click.BadParameter("'-' (stdin) cannot be mixed with other inputs")
     items = [(None, Path("stdin.png"))] if stdin else _collect_images(
         inputs, exclude=None if output == "-" else Path(output))
-    path = model_path or default_model_path()
-    if path is None:
-        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
-    deblurrer = Deblurrer.load(path, tile=tile, overlap=overlap)
+    deblurrer = Deblurrer.load(deblur_model_path(model_path), tile=tile, overlap=overlap)
     to_stdout = output == "-"
     if to_stdout and len(items) != 1:
         raise click.BadParameter("-o - (stdout) takes exactly one input")
@@ -553,12 +550,10 @@ def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, o
     except ImportError:
         raise click.ClickException('deblur-tf batch needs Apache Beam: pip install -e ".[beam]"') from None
     from deblur_tf.batch import run_batch
-    from deblur_tf.inference import ModelLoadError
+    from deblur_tf.inference import deblur_model_path
     if Path(pattern).is_dir():
         pattern = pattern.rstrip("/") + "/**"
-    path = model_path or default_model_path()
-    if path is None:
-        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
+    path = deblur_model_path(model_path)
     if ctx.args and not ctx.args[0].startswith("-"):
         raise click.UsageError(f"one PATTERN only (quote it so the shell does not expand it): "
                                f"got also {ctx.args[0]!r}")

@@ -130,6 +130,15 @@ def check_image_to_image(model, path) -> None:
                              f"to {out_shape} (a critic or classifier?); pass a generator")
 
 
+def deblur_model_path(path: str | os.PathLike | None) -> str:
+    """``path``, or the shipped model when it is None; a one-line error when there is neither."""
+    from deblur_tf.paths import default_model_path
+    path = path or default_model_path()
+    if path is None:
+        raise ModelLoadError("no model: pass --model (no shipped model in exported/ yet)")
+    return str(path)
+
+
 def load_backend(path: str | os.PathLike, num_threads: int = 2):
     path = Path(path)
     if not path.exists():
