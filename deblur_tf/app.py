@@ -210,7 +210,7 @@ def model_card_summary(card: str, file_stem: str) -> str | None:
 
 
 def about_markdown(deblur_model: str, inpaint_label: str, inpaint_model: str | None) -> str:
-    from deblur_tf.paths import PROJECT_ROOT
+    from deblur_tf.paths import PROJECT_ROOT, export_name
     card_path = PROJECT_ROOT / "exported" / "README.md"
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
     lines = ["## About these models",
@@ -221,9 +221,7 @@ def about_markdown(deblur_model: str, inpaint_label: str, inpaint_model: str | N
     for label, path in (("Restore", deblur_model), ("Repair damage", inpaint_model)):
         if path is None:
             continue
-        stem = Path(path).name
-        stem = stem.split("_savedmodel")[0].split("_fp16")[0].split("_int8")[0].removesuffix(".keras").removesuffix(".tflite")
-        summary = model_card_summary(card, stem) if card else None
+        summary = model_card_summary(card, export_name(path)) if card else None
         lines.append(f"**{label}** uses `{Path(path).name}`.")
         lines.append(summary or "No model card for this model (it is not one of the shipped models).")
     if inpaint_model is None:

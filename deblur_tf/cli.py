@@ -17,7 +17,8 @@ from pathlib import Path  # noqa: E402
 import click  # noqa: E402
 
 from deblur_tf import import_tensorflow_quietly  # noqa: E402
-from deblur_tf.paths import default_inpaint_model_path, default_model_path  # noqa: E402  (no TF import)
+from deblur_tf.paths import (default_inpaint_model_path, default_model_path,  # noqa: E402  (no TF import)
+                             given_or_shipped, lfw_test_split)
 
 
 class _Group(click.Group):
@@ -42,42 +43,6 @@ class _Group(click.Group):
 @click.version_option(package_name="deblur-tf")
 def cli():
     """Restore blurred face photos with DeblurGAN-style models (Keras 3 / TensorFlow)."""
-
-
-def _collect_images(inputs: tuple[str, ...], exclude: Path | None = None) -> list[tuple[Path, Path]]:
-    """(file, path relative to its input root) for files and folders (recursive). Files under
-    ``exclude`` (the output folder, when it lies inside an input folder) and hidden temporary
-    files of interrupted atomic writes (``.name.xxxx.png``) are skipped."""
-    from deblur_tf.data import is_image_file
-    from deblur_tf.io import ImageReadError
-    skip = exclude.resolve() if exclude is not None else None
-
-    def wanted(f: Path) -> bool:
-        if not f.is_file() or not is_image_file(f) or f.name.startswith("."):
-            return False
-        return skip is None or not f.resolve().is_relative_to(skip)
-    out = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            try:
-                files = sorted(f for f in p.rglob("*") if wanted(f))
-            except PermissionError as e:
-                raise ImageReadError(f"cannot read folder {p}: {e.strerror}") from None
-            if not files:
-                raise ImageReadError(f"no images in folder {p}")
-            out += [(f, f.relative_to(p)) for f in files]
-        elif p.exists():
-            out.append((p, Path(p.name)))
-        else:
-            raise ImageReadError(f"no such file or folder: {p}")
-    return out
-
-
-def _output_for(rel: Path, output: Path, single: bool, suffix: str = ".png") -> Path:
-    if single and output.suffix:
-        return output
-    return output / rel.with_suffix(suffix)
 
 
 # --- demo ----------------------------------------------------------------------------------------
@@ -121,12 +86,12 @@ def blur(inputs, output, config_path, seed, kernels, max_pixels, overwrite):
 
     from deblur_tf.config import load_degradations
     from deblur_tf.degrade import DEFAULT_DEGRADATIONS, Degradation, degrade_photo, kernel_picture
-    from deblur_tf.io import plan_outputs, read_rgb, to_uint8, write_image
+    from deblur_tf.io import collect_images, plan_outputs, read_rgb, to_uint8, write_image
 
     chain = Degradation(load_degradations(config_path) if config_path else DEFAULT_DEGRADATIONS,
                         bank_seed=seed)
     out_root = Path(output)
-    items = _collect_images(inputs, exclude=out_root)
+    items = collect_images(inputs, exclude=out_root)
     jobs = [(path, [out_root / rel.with_suffix(".png")]
              + ([out_root / "kernels" / rel.with_suffix(".png")] if kernels else []))
             for path, rel in items]
@@ -194,7 +159,7 @@ def train(experiment, config_path, overrides, run_dir, strategy, cpu_devices):
 def extract(run_dir, step, output, overwrite):
     """Write a run's generator at one of its checkpoints as a .keras file."""
     from deblur_tf.io import OutputError, atomic_path, check_output
-    from deblur_tf.train import generator_from_checkpoint
+    from deblur_tf.runs import generator_from_checkpoint
     if not output.endswith(".keras"):
         raise OutputError(f"the output must end in .keras, got {output}")
     check_output(output, [], overwrite)
@@ -261,7 +226,7 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
     from deblur_tf.evaluate import evaluate as run_eval
     from deblur_tf.inference import Deblurrer
     from deblur_tf.io import check_output
-    from deblur_tf.metrics import LPIPS, lpips_available
+    from deblur_tf.metrics import optional_lpips
 
     from deblur_tf.evaluate_inpainting import RESULT_FILES as INPAINT_FILES
 
@@ -277,14 +242,14 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
     if suite:
         return _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, conditions,
                                lpips_every or 4, levin_kernels, out)
-    images, root = _test_images(images, root)
+    images, root = lfw_test_split(images, root)
     try:
         size_list = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise click.BadParameter(f"--sizes must be comma-separated integers, got {sizes!r}") from None
-    paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
+    paths = given_or_shipped(models, default_model_path())
     restorers = {Path(p).stem: Deblurrer.load(p).restore_float for p in paths}
-    lpips = LPIPS() if (use_lpips if use_lpips is not None else lpips_available()) else None
+    lpips = optional_lpips(use_lpips)
     from tqdm import tqdm
     bar = tqdm(total=len(size_list), desc="evaluate", unit="size", file=sys.stderr)
     results = run_eval(restorers, images, root=root, sizes=size_list, noise_sigma=noise,
@@ -300,18 +265,6 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
                    + (f"LPIPS {r['lpips']:.4f}  " if "lpips" in r else "")
                    + f"{1000 * r['seconds_per_image']:.1f} ms/image")
     click.echo(f"wrote {out}")
-
-
-def _test_images(images, root):
-    """(images, root) as given, or the LFW test split in ../shared."""
-    from deblur_tf.data import DataError
-    from deblur_tf.paths import shared_file
-    if images is not None:
-        return images, root
-    split = shared_file("data", "lfw", "splits", "test.txt")
-    if split is None:
-        raise DataError("no --images given and ../shared/data/lfw is absent")
-    return str(split), str(shared_file("data", "lfw", "images"))
 
 
 def _choose_by_name(option: str | None, items, hint: str) -> list:
@@ -333,17 +286,16 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
 
     from deblur_tf.evaluate import SUITE, evaluate_suite, oracle_baselines, save_suite, suite_gains
     from deblur_tf.inference import Deblurrer
-    from deblur_tf.metrics import LPIPS, lpips_available
+    from deblur_tf.metrics import optional_lpips
     from deblur_tf.paths import shared_file
 
     chosen = _choose_by_name(conditions, SUITE, "--conditions")
-    images, root = _test_images(images, root)
-    paths = list(models) or ([str(default_model_path())] if default_model_path() else [])
+    images, root = lfw_test_split(images, root)
+    paths = given_or_shipped(models, default_model_path())
     deblurrers = {Path(p).stem: Deblurrer.load(p) for p in paths}
     # bf16 VGG: 2.7x faster, within 0.002 of float32 LPIPS (tests/test_losses.py); the suite scores
     # ~16k images per model, where float32 LPIPS alone would take most of an hour here.
-    lpips = (LPIPS(precision="bfloat16") if (use_lpips if use_lpips is not None else lpips_available())
-             else None)
+    lpips = optional_lpips(use_lpips, "bfloat16")
     bars = []  # made at the first finished pass, so an early error stays a single line
 
     def progress(done, total, label):
@@ -374,16 +326,15 @@ def _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpi
 
     from deblur_tf.evaluate_inpainting import INPAINT_KINDS, evaluate_inpainting, save_inpainting
     from deblur_tf.inpainting import BASELINES, Inpainter
-    from deblur_tf.metrics import LPIPS, lpips_available
+    from deblur_tf.metrics import optional_lpips
 
     chosen = _choose_by_name(kinds, INPAINT_KINDS, "--kinds")
-    images, root = _test_images(images, root)
-    paths = list(models) or ([str(default_inpaint_model_path())] if default_inpaint_model_path() else [])
+    images, root = lfw_test_split(images, root)
+    paths = given_or_shipped(models, default_inpaint_model_path())
     methods = {name: Inpainter.load(name).restore_float for name in BASELINES}
     for p in paths:
         methods[Path(p).stem if p not in BASELINES else p] = Inpainter.load(p).restore_float
-    lpips = (LPIPS(precision="bfloat16") if (use_lpips if use_lpips is not None else lpips_available())
-             else None)
+    lpips = optional_lpips(use_lpips, "bfloat16")
     bar = tqdm(total=len(chosen), desc="inpainting", unit="kind", file=sys.stderr)
     results = evaluate_inpainting(methods, images, root=root, kinds=chosen,
                                   center_crop=center_crop or None, limit=limit, seed=seed,
@@ -448,7 +399,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
 
     from deblur_tf.errors import format_error
     from deblur_tf.inference import Deblurrer, deblur_model_path
-    from deblur_tf.io import check_output, encode_image, load_image, write_image
+    from deblur_tf.io import check_output, collect_images, encode_image, load_image, output_path, write_image
 
     if 2 * overlap >= tile:
         raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
@@ -456,7 +407,7 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     stdin = inputs == ("-",)
     if "-" in inputs and not stdin:
         raise click.BadParameter("'-' (stdin) cannot be mixed with other inputs")
-    items = [(None, Path("stdin.png"))] if stdin else _collect_images(
+    items = [(None, Path("stdin.png"))] if stdin else collect_images(
         inputs, exclude=None if output == "-" else Path(output))
     deblurrer = Deblurrer.load(deblur_model_path(model_path), tile=tile, overlap=overlap)
     to_stdout = output == "-"
@@ -484,11 +435,11 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     from tqdm import tqdm
     for src, rel in tqdm(items, desc="deblur", unit="image", disable=not progress, file=sys.stderr):
         label = "<stdin>" if src is None else str(src)
-        if skip_existing and not to_stdout and _output_for(rel, out_root, single).exists():
+        if skip_existing and not to_stdout and output_path(rel, out_root, single).exists():
             skipped += 1
             continue
         try:
-            target = None if to_stdout else check_output(_output_for(rel, out_root, single), all_inputs, overwrite)
+            target = None if to_stdout else check_output(output_path(rel, out_root, single), all_inputs, overwrite)
             image = load_image(sys.stdin.buffer.read() if src is None else src, max_pixels, name=label)
             with _tile_progress(label, enabled=not progress) as on_tile:
                 restored, faces = deblurrer.restore(image, faces=face_mode, background=background,
@@ -620,34 +571,6 @@ def _tile_progress(label: str, enabled: bool):
             bar.close()
 
 
-def _masks_for(items: list[tuple[Path, Path]], mask: str, single: bool) -> list[Path]:
-    """The mask of each input: the one --mask file, or the file with the same relative path under
-    the --mask folder (any image extension, e.g. photo.jpg + photo.png)."""
-    from deblur_tf.data import is_image_file
-    from deblur_tf.io import ImageReadError
-    root = Path(mask)
-    if not root.exists():
-        raise ImageReadError(f"no such mask file or folder: {root}")
-    if root.is_file():
-        if not single:
-            raise click.BadParameter("several inputs need a mask folder (with the same relative "
-                                     "names), not one mask file", param_hint="--mask")
-        return [root]
-    found = {}
-    for f in root.rglob("*"):
-        if f.is_file() and is_image_file(f) and not f.name.startswith("."):
-            found.setdefault(str(f.relative_to(root).with_suffix("")), []).append(f)
-    masks = []
-    for src, rel in items:
-        exact = root / rel
-        candidates = [exact] if exact.is_file() else sorted(found.get(str(rel.with_suffix("")), []))
-        if len(candidates) > 1:
-            raise ImageReadError(f"several masks for {src} in {root}: "
-                                 + ", ".join(str(c) for c in candidates))
-        masks.append(candidates[0] if candidates else None)
-    return masks
-
-
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--mask", "mask", required=True,
@@ -688,7 +611,8 @@ def inpaint(inputs, mask, output, model_path, face_mode, face_detector, face_siz
     from deblur_tf.errors import format_error
     from deblur_tf.inference import ModelLoadError
     from deblur_tf.inpainting import Inpainter
-    from deblur_tf.io import ImageReadError, check_output, load_image, write_image
+    from deblur_tf.io import (ImageReadError, check_output, collect_images, load_image,
+                              matching_masks, output_path, write_image)
 
     if 2 * overlap >= tile:
         raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
@@ -696,12 +620,12 @@ def inpaint(inputs, mask, output, model_path, face_mode, face_detector, face_siz
     if overwrite and skip_existing:
         raise click.BadParameter("--overwrite and --skip-existing contradict each other")
     out_root = Path(output)
-    items = _collect_images(inputs, exclude=out_root)
+    items = collect_images(inputs, exclude=out_root)
     single = len(items) == 1 and not Path(inputs[0]).is_dir()
     if not single and Path(output).suffix and not Path(output).is_dir():
         raise click.BadParameter(f"{len(items)} inputs need an output folder, not a file name "
                                  f"({output})", param_hint="-o/--output")
-    mask_paths = _masks_for(items, mask, single)
+    mask_paths = matching_masks(items, mask, single)
     path = model_path or default_inpaint_model_path()
     if path is None:
         raise ModelLoadError("no inpainting model shipped in exported/ yet: pass --model PATH, or a "
@@ -715,7 +639,7 @@ def inpaint(inputs, mask, output, model_path, face_mode, face_detector, face_siz
     failures, skipped = [], 0
     for (src, rel), mask_path in tqdm(list(zip(items, mask_paths)), desc="inpaint", unit="image",
                                       disable=single, file=sys.stderr):
-        target_path = _output_for(rel, out_root, single)
+        target_path = output_path(rel, out_root, single)
         if skip_existing and target_path.exists():
             skipped += 1
             continue
@@ -780,13 +704,14 @@ def export(model_path, output, fmt, quantize, calibration_images, root, overwrit
     from deblur_tf.export import calibration_faces, export_savedmodel, export_tflite
     from deblur_tf.inference import load_generator
     from deblur_tf.io import check_output
+    from deblur_tf.runs import training_config_beside
 
     out = check_output(output, [model_path], overwrite)
     generator = load_generator(model_path)
     if fmt == "savedmodel":
         if quantize != "none":
             raise click.BadParameter("--quantize applies to --format tflite only")
-        training_config = _run_config_beside(model_path)
+        training_config = training_config_beside(model_path)
         export_savedmodel(generator, out, training_config)
     else:
         representative = calibration_faces(calibration_images, root) if quantize == "int8" else None
@@ -794,13 +719,6 @@ def export(model_path, output, fmt, quantize, calibration_images, root, overwrit
             click.echo("warning: " + INT8_NOTE, err=True)
         export_tflite(generator, out, quantize, representative)
     click.echo(f"wrote {out}")
-
-
-def _run_config_beside(model_path) -> dict | None:
-    """The training config of the run a generator came from (its run folder's config.yaml)."""
-    from deblur_tf.config import load_config_file
-    config = Path(model_path).parent / "config.yaml"
-    return load_config_file(config) if config.is_file() else None
 
 
 @cli.command()

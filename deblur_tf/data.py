@@ -24,21 +24,17 @@ import tensorflow as tf
 from deblur_tf.degrade import Degradation
 from deblur_tf.degrade.masks import HOLE_FILLS, MaskSampler, fill_holes
 from deblur_tf.errors import DeblurTFError
+from deblur_tf.io import is_image_file
 
 # LFW's face region: the central 150 px of its 250 px deep-funneled images, resized to the model's
 # 128 px (the face-deblurring protocol of Shen et al. 2018). Every default face crop uses this.
 LFW_FACE_CROP = 150
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 AUTOTUNE = tf.data.AUTOTUNE
 
 
 class DataError(DeblurTFError, ValueError):
     """A data source is missing, empty or inconsistent."""
-
-
-def is_image_file(path: str | os.PathLike) -> bool:
-    return str(path).lower().endswith(IMAGE_EXTENSIONS)
 
 
 def list_images(source: str | os.PathLike | Sequence[str], root: str | os.PathLike | None = None) -> list[str]:
@@ -213,23 +209,36 @@ def _training_window(image, s, image_size: int, margin: int, *, training: bool, 
     else:
         window = crop_window(image, image_size + 2 * margin, random_position=training, seed=s)
     if training:
-        flip = tf.random.stateless_uniform([], s + 2) < 0.5
-        window = tf.where(flip, window[:, ::-1], window)
+        window = _random_flip(window, s)
     if augment is not None and augment.photometric:
         window = photometric_jitter(window, augment, s + 5)
     return window
 
 
-def _dataset_of_files(files: list[str], training: bool, repeat: bool, seed: int, start_index: int,
-                      shuffle_buffer: int) -> tf.data.Dataset:
-    """(index, path) pairs: shuffled and repeated in training, indices from ``start_index``."""
-    ds = tf.data.Dataset.from_tensor_slices(files)
+def _random_flip(image: tf.Tensor, s: tf.Tensor) -> tf.Tensor:
+    """A horizontal flip half the time, keyed by the sample's seed (channels stacked in ``image``
+    flip together)."""
+    return tf.image.stateless_random_flip_left_right(image, s + 2)
+
+
+def _indexed(elements, training: bool, repeat: bool, seed: int, start_index: int,
+             shuffle_buffer: int) -> tf.data.Dataset:
+    """(index, element) pairs: shuffled and repeated in training, indices from ``start_index``
+    (each sample's randomness is keyed by its index, see ``_sample_seed``)."""
+    ds = tf.data.Dataset.from_tensor_slices(elements)
     if training:
-        ds = ds.shuffle(min(len(files), shuffle_buffer), seed=seed + start_index,
+        count = len(elements[0]) if isinstance(elements, tuple) else len(elements)
+        ds = ds.shuffle(min(count, shuffle_buffer), seed=seed + start_index,
                         reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     return ds.enumerate(start=start_index)
+
+
+def _batched(ds: tf.data.Dataset, make_sample, batch_size: int, training: bool) -> tf.data.Dataset:
+    """Every pipeline's tail: samples made in parallel (in order), batched, prefetched."""
+    ds = ds.map(make_sample, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
 
 
 def sharp_dataset(
@@ -264,7 +273,7 @@ def sharp_dataset(
     augment = augment if training else None
     repeat = training if repeat is None else repeat
     margin = degradation.margin
-    ds = _dataset_of_files(files, training, repeat, seed, start_index, shuffle_buffer)
+    ds = _indexed(files, training, repeat, seed, start_index, shuffle_buffer)
 
     def make_pair(index, path):
         s = _sample_seed(seed, index)
@@ -275,8 +284,7 @@ def sharp_dataset(
         sharp = tf.ensure_shape(sharp, [image_size, image_size, 3])
         return (blurred, sharp, kernel_index) if with_kernel_index else (blurred, sharp)
 
-    ds = ds.map(make_pair, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+    return _batched(ds, make_pair, batch_size, training)
 
 
 def damaged_dataset(
@@ -313,7 +321,7 @@ def damaged_dataset(
         augment.validate()
     augment = augment if training else None
     repeat = training if repeat is None else repeat
-    ds = _dataset_of_files(files, training, repeat, seed, start_index, shuffle_buffer)
+    ds = _indexed(files, training, repeat, seed, start_index, shuffle_buffer)
 
     def make_sample(index, path):
         s = _sample_seed(seed, index)
@@ -325,8 +333,7 @@ def damaged_dataset(
         damaged = fill_holes(clean, mask, fill_ids[pick], s + 8)
         return (damaged, mask), clean
 
-    ds = ds.map(make_sample, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+    return _batched(ds, make_sample, batch_size, training)
 
 
 def _relative_image_paths(folder: Path) -> dict[str, Path]:
@@ -380,27 +387,23 @@ def paired_dataset(
     seed: int = 0,
     strict: bool = True,
     shuffle_buffer: int = 4096,
+    start_index: int = 0,
 ) -> tf.data.Dataset:
-    """Real blurred/sharp pairs; the same random crop and flip are applied to both images."""
+    """Real blurred/sharp pairs; the same random crop and flip are applied to both images.
+    ``start_index`` as in ``sharp_dataset``."""
     blurred, sharp = find_pairs(root, strict)
-    ds = tf.data.Dataset.from_tensor_slices((blurred, sharp))
-    if training:
-        ds = ds.shuffle(min(len(blurred), shuffle_buffer), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.repeat()
-    ds = ds.enumerate()
+    ds = _indexed((blurred, sharp), training, training, seed, start_index, shuffle_buffer)
 
     def load(index, paths):
         s = _sample_seed(seed, index)
         pair = tf.concat([decode_image(paths[0]), decode_image(paths[1])], axis=-1)
         pair = crop_window(pair, image_size, random_position=training, seed=s)
         if training:
-            flip = tf.random.stateless_uniform([], s + 2) < 0.5
-            pair = tf.where(flip, pair[:, ::-1], pair)
+            pair = _random_flip(pair, s)  # blurred and sharp stacked: the same flip
         pair = tf.ensure_shape(pair, [image_size, image_size, 6])
         return pair[..., :3], pair[..., 3:]
 
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+    return _batched(ds, load, batch_size, training)
 
 
 def frame_windows(folders: Iterable[str | os.PathLike], frames_per_blur: int, stride: int | None = None) -> list[list[str]]:
@@ -428,6 +431,8 @@ def video_dataset(
     batch_size: int = 8,
     training: bool = True,
     seed: int = 0,
+    shuffle_buffer: int = 4096,
+    start_index: int = 0,
 ) -> tf.data.Dataset:
     """Blur from video: mean of ``frames_per_blur`` consecutive frames vs. the middle frame.
 
@@ -442,10 +447,7 @@ def video_dataset(
         subdirs = sorted(d for d in folder.iterdir() if d.is_dir())
         folders = subdirs or [folder]
     groups = frame_windows(folders, frames_per_blur, stride)
-    ds = tf.data.Dataset.from_tensor_slices(groups)
-    if training:
-        ds = ds.shuffle(min(len(groups), 4096), seed=seed, reshuffle_each_iteration=True).repeat()
-    ds = ds.enumerate()
+    ds = _indexed(groups, training, training, seed, start_index, shuffle_buffer)
     middle = frames_per_blur // 2
 
     def load(index, paths):
@@ -454,11 +456,9 @@ def video_dataset(
         stack = tf.concat(tf.unstack(frames, num=frames_per_blur), axis=-1)  # [H, W, 3L]
         stack = crop_window(stack, image_size, random_position=training, seed=s)
         if training:
-            flip = tf.random.stateless_uniform([], s + 2) < 0.5
-            stack = tf.where(flip, stack[:, ::-1], stack)
+            stack = _random_flip(stack, s)  # all frames stacked: the same flip
         frames = tf.reshape(stack, [image_size, image_size, frames_per_blur, 3])
         blurred = tf.reduce_mean(frames ** gamma, axis=2) ** (1.0 / gamma)
         return blurred, frames[:, :, middle]
 
-    ds = ds.map(load, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size, drop_remainder=training).prefetch(AUTOTUNE)
+    return _batched(ds, load, batch_size, training)

@@ -311,6 +311,26 @@ def paste_residual(acc: np.ndarray, weight: np.ndarray, residual: np.ndarray, ma
     weight[y0:y1, x0:x1] += warped[..., -1:]
 
 
+def align_faces(faces: list[Face], face_size: int) -> None:
+    """Set each face's photo -> crop ``transform`` (and ``aligned_by``) for ``face_size`` px crops
+    laid out like the training faces."""
+    template = default_template().scaled(face_size)
+    for face in faces:
+        face.transform, face.aligned_by = align(face, template)
+
+
+def paste_layers(shape: tuple, layers, transforms, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Warp each crop-sized layer back into a photo of ``shape`` ([H, W, C]) through its transform,
+    weighted by ``mask``; returns (layer, cover): the pasted layer and how much of each pixel the
+    faces cover (0…1). Overlapping faces share their pixels (weights normalised where they sum
+    above 1)."""
+    acc = np.zeros(shape, np.float32)
+    weight = np.zeros(tuple(shape[:2]) + (1,), np.float32)
+    for layer, m in zip(layers, transforms):
+        paste_residual(acc, weight, layer, mask, m)
+    return acc / np.maximum(weight, 1e-6), np.minimum(weight, 1.0)
+
+
 def draw_faces(image: np.ndarray, faces: list[Face]) -> np.ndarray:
     """A uint8 RGB copy with each face's box (green: aligned by landmarks, orange: by box), its
     landmarks and score drawn — for ``deblur-tf deblur --debug``."""

@@ -340,34 +340,27 @@ class Deblurrer(FaceDetection):
         from deblur_tf import faces as F
 
         rgb, merge = split_channels(image)
-        template = F.default_template().scaled(face_size)
         if faces is None:
             detector = detector or self.face_detector()
             faces = detector(to_uint8(rgb))
         base = restore_tiled(self.backend, rgb, self.tile, self.overlap, progress) if background else rgb
         if not faces:
             return merge(base), []
-        crops = []
-        for face in faces:
-            face.transform, face.aligned_by = F.align(face, template)
-            crops.append(F.warp_to_crop(rgb, face.transform, face_size))
+        F.align_faces(faces, face_size)
+        crops = [F.warp_to_crop(rgb, face.transform, face_size) for face in faces]
         # Quantise the crops to the photo's levels: the uint8 backends (SavedModel, TFLite) then see
         # exactly what Keras sees, and the pasted residual is measured against that same input.
         levels = 255.0 if np.asarray(image).dtype == np.uint8 else 65535.0
         crops = np.round(np.stack(crops) * levels) / levels
         restored = np.concatenate([self.backend(crops[i:i + self.face_batch])
                                    for i in range(0, len(crops), self.face_batch)])
-        mask = F.feather_mask(face_size)
-        acc = np.zeros_like(rgb)
-        weight = np.zeros(rgb.shape[:2] + (1,), np.float32)
         for face, crop, out in zip(faces, crops, restored):
             face.crop, face.restored_crop = crop, out
-            F.paste_residual(acc, weight, out - crop, mask, face.transform)
-        # Overlapping faces share their pixels (weights normalised where they sum above 1); the
-        # faces cover the base photo in proportion to their mask.
-        cover = np.minimum(weight, 1.0)
-        faces_layer = rgb + acc / np.maximum(weight, 1e-6)
-        return merge(cover * faces_layer + (1 - cover) * base), faces
+        # The faces' changes are pasted (their crops' own pixels are the photo's already); they
+        # cover the base photo in proportion to their feathered mask.
+        change, cover = F.paste_layers(rgb.shape, restored - crops, [f.transform for f in faces],
+                                       F.feather_mask(face_size))
+        return merge(cover * (rgb + change) + (1 - cover) * base), faces
 
 def split_channels(image):
     """(float32 RGB [H, W, 3] in [0, 1], merge) for a uint8/uint16 grey, RGB or RGBA image, where

@@ -291,31 +291,25 @@ class Inpainter(FaceDetection):
 
     def _repair_faces(self, rgb, hole, faces: str, face_size: int, progress=None):
         from deblur_tf import faces as F
-        template = F.default_template().scaled(face_size)
         # Detect on the photo with its holes pre-filled from their surroundings: a face with a
         # black hole over an eye is often missed, the same face with a smooth patch is not.
         found = self.face_detector()(to_uint8(prefill(rgb, hole)))
+        F.align_faces(found, face_size)
         crops, crop_masks, repaired = [], [], []
         for face in found:
-            face.transform, face.aligned_by = F.align(face, template)
             # Conservative: a crop pixel touched by any damaged photo pixel is a hole.
             crop_mask = (F.warp_to_crop(hole[..., None], face.transform, face_size)[..., 0] > 0.02)
             if crop_mask.any():
                 crops.append(F.warp_to_crop(rgb, face.transform, face_size))
                 crop_masks.append(crop_mask.astype(np.float32)[..., None])
                 repaired.append(face)
-        acc = np.zeros_like(rgb)
-        weight = np.zeros(rgb.shape[:2] + (1,), np.float32)
-        if crops:
-            outs = self.restore_float(np.stack(crops), np.stack(crop_masks))
-            # Paste the repaired crop itself (not its change: the hole's old content is garbage),
-            # with a thin feather at the crop's border.
-            feather = F.feather_mask(face_size, feather=0.05)
-            for face, crop, out in zip(repaired, crops, outs):
-                face.crop, face.restored_crop = crop, out
-                F.paste_residual(acc, weight, out, feather, face.transform)
-        cover = np.minimum(weight, 1.0)
-        faces_layer = acc / np.maximum(weight, 1e-6)
+        outs = self.restore_float(np.stack(crops), np.stack(crop_masks)) if crops else []
+        for face, crop, out in zip(repaired, crops, outs):
+            face.crop, face.restored_crop = crop, out
+        # Paste the repaired crop itself (not its change: the hole's old content is garbage), with
+        # a thin feather at the crop's border.
+        faces_layer, cover = F.paste_layers(rgb.shape, outs, [f.transform for f in repaired],
+                                            F.feather_mask(face_size, feather=0.05))
         base = rgb
         if faces == "auto" and (hole * (1 - cover[..., 0]) > 1e-3).any():
             base = self._whole(rgb, hole, progress)  # damage outside the faces (or no face found)

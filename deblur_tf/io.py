@@ -14,6 +14,12 @@ import numpy as np
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError
 
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    return str(path).lower().endswith(IMAGE_EXTENSIONS)
+
 
 class ImageReadError(DeblurTFError, ValueError):
     """A file is missing, unreadable or not an image."""
@@ -152,6 +158,70 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
         raise OutputError(f"cannot write {path}: {e.strerror}") from None
 
 
+
+
+# --- planning a run over files and folders ----------------------------------------------------------
+
+def collect_images(inputs: tuple[str, ...], exclude: Path | None = None) -> list[tuple[Path, Path]]:
+    """(file, path relative to its input root) for files and folders (recursive). Files under
+    ``exclude`` (the output folder, when it lies inside an input folder) and hidden temporary
+    files of interrupted atomic writes (``.name.xxxx.png``) are skipped."""
+    skip = exclude.resolve() if exclude is not None else None
+
+    def wanted(f: Path) -> bool:
+        if not f.is_file() or not is_image_file(f) or f.name.startswith("."):
+            return False
+        return skip is None or not f.resolve().is_relative_to(skip)
+    out = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            try:
+                files = sorted(f for f in p.rglob("*") if wanted(f))
+            except PermissionError as e:
+                raise ImageReadError(f"cannot read folder {p}: {e.strerror}") from None
+            if not files:
+                raise ImageReadError(f"no images in folder {p}")
+            out += [(f, f.relative_to(p)) for f in files]
+        elif p.exists():
+            out.append((p, Path(p.name)))
+        else:
+            raise ImageReadError(f"no such file or folder: {p}")
+    return out
+
+
+def output_path(rel: Path, output: Path, single: bool, suffix: str = ".png") -> Path:
+    """Where an input's result goes: ``output`` itself for one input named as a file, else
+    ``output/rel`` with ``suffix``."""
+    if single and output.suffix:
+        return output
+    return output / rel.with_suffix(suffix)
+
+
+def matching_masks(items: list[tuple[Path, Path]], mask: str, single: bool) -> list[Path]:
+    """The mask of each input: the one --mask file, or the file with the same relative path under
+    the --mask folder (any image extension, e.g. photo.jpg + photo.png)."""
+    root = Path(mask)
+    if not root.exists():
+        raise ImageReadError(f"no such mask file or folder: {root}")
+    if root.is_file():
+        if not single:
+            raise ImageReadError("several inputs need a mask folder (with the same relative "
+                                 "names), not one mask file")
+        return [root]
+    found = {}
+    for f in root.rglob("*"):
+        if f.is_file() and is_image_file(f) and not f.name.startswith("."):
+            found.setdefault(str(f.relative_to(root).with_suffix("")), []).append(f)
+    masks = []
+    for src, rel in items:
+        exact = root / rel
+        candidates = [exact] if exact.is_file() else sorted(found.get(str(rel.with_suffix("")), []))
+        if len(candidates) > 1:
+            raise ImageReadError(f"several masks for {src} in {root}: "
+                                 + ", ".join(str(c) for c in candidates))
+        masks.append(candidates[0] if candidates else None)
+    return masks
 
 
 def check_output(output: str | os.PathLike, inputs: list[str | os.PathLike], overwrite: bool) -> Path:

@@ -91,3 +91,8 @@ def lpips_available() -> bool:
     return all(shared_file("weights", n) is not None
                for n in ("vgg16_imagenet_notop.weights.h5", "lpips_vgg16_linear_v0.1.npz")) and \
         not os.environ.get("DEBLUR_TF_NO_LPIPS")
+
+
+def optional_lpips(wanted: bool | None = None, precision: str = "float32") -> LPIPS | None:
+    """An ``LPIPS`` when ``wanted`` (None: whenever its weights are in ../shared), else None."""
+    return LPIPS(precision=precision) if (lpips_available() if wanted is None else wanted) else None

@@ -1,9 +1,7 @@
 """Training runs: config → datasets → DeblurGAN → fit() with checkpoints, logs and sample grids.
 
-A run folder holds ``config.yaml``, ``checkpoints/`` (generator, critic, both optimizers and their
-step counts), ``logs/`` (TensorBoard), ``samples/`` (blurred | restored | sharp grids), ``history.csv``
-and, at the end, ``generator.keras``. Running again on the same folder resumes from the latest
-checkpoint: the step count continues and the run stops at ``train.steps``.
+The run folder's layout is ``deblur_tf.runs.RunFolder``'s. Running again on the same folder resumes
+from the latest checkpoint: the step count continues and the run stops at ``train.steps``.
 """
 
 from __future__ import annotations
@@ -23,25 +21,22 @@ import numpy as np
 import tensorflow as tf
 
 from deblur_tf import data as D
-from deblur_tf.config import ConfigError, ExperimentConfig, config_from_dict, load_config_file, save_config
+from deblur_tf.config import ConfigError, ExperimentConfig
 from deblur_tf.degrade import Degradation
 from deblur_tf.degrade.masks import MaskSampler
-from deblur_tf.errors import DeblurTFError
 from deblur_tf.gan import DeblurGAN, LinearDecaySchedule, adam
 from deblur_tf.io import atomic_path
 from deblur_tf.losses import PerceptualLoss, default_vgg_weights
 from deblur_tf.models import build_critic, build_generator
-
-
-class TrainingError(DeblurTFError, RuntimeError):
-    """The run cannot start or stopped abnormally (e.g. a non-finite loss)."""
+from deblur_tf.runs import RunFolder, TrainingError
 
 
 # --- building blocks -----------------------------------------------------------------------------
 
 def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
-    """Training and validation data; ``start_step`` > 0 (a resumed run) makes synthesised training
-    pairs go on from sample ``start_step * batch_size`` rather than replay the run's first ones."""
+    """Training and validation data; ``start_step`` > 0 (a resumed run) makes every kind of
+    training data go on from sample ``start_step * batch_size`` rather than replay the run's
+    first ones."""
     d = cfg.data
     if not d.train:
         raise ConfigError("data.train is empty: give a folder or file list of training images")
@@ -65,10 +60,12 @@ def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.
             val = D.damaged_dataset(d.val, masks, fills=d.fills, center_crop=d.center_crop,
                                     root=d.root, training=False, **{**common, "seed": d.seed + 1})
     elif d.kind == "paired":
-        train = D.paired_dataset(d.train, training=True, **common)
+        train = D.paired_dataset(d.train, training=True, start_index=start_step * d.batch_size,
+                                 **common)
         val = D.paired_dataset(d.val, training=False, **common) if d.val else None
     elif d.kind == "video":
-        train = D.video_dataset(d.train, frames_per_blur=d.frames_per_blur, training=True, **common)
+        train = D.video_dataset(d.train, frames_per_blur=d.frames_per_blur, training=True,
+                                start_index=start_step * d.batch_size, **common)
         val = (D.video_dataset(d.val, frames_per_blur=d.frames_per_blur, training=False, **common)
                if d.val else None)
     else:
@@ -125,10 +122,11 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
     """Warm start from a ``.keras`` generator file or a run folder (its generator.keras/checkpoint)."""
     path = Path(source).expanduser()
     if path.is_dir():
-        if (path / "generator.keras").is_file():
-            path = path / "generator.keras"
+        folder = RunFolder(path)
+        if folder.generator_path.is_file():
+            path = folder.generator_path
         else:
-            latest = tf.train.latest_checkpoint(str(path / "checkpoints"))
+            latest = folder.latest_checkpoint()
             if latest is None:
                 raise TrainingError(f"no generator.keras or checkpoint in {path}")
             tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
@@ -137,42 +135,6 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
         raise TrainingError(f"init_generator not found: {source}")
     loaded = keras.saving.load_model(str(path), compile=False)
     generator.set_weights(loaded.get_weights())
-
-
-def checkpoint_steps(run_dir: str | os.PathLike) -> list[int]:
-    """The steps with a checkpoint in a run folder, oldest first."""
-    state = tf.train.get_checkpoint_state(str(Path(run_dir) / "checkpoints"))
-    paths = list(state.all_model_checkpoint_paths) if state else []
-    return sorted(int(p.rsplit("-", 1)[1]) for p in paths if tf.io.gfile.exists(p + ".index"))
-
-
-def generator_from_checkpoint(run_dir: str | os.PathLike, step: int | None = None) -> keras.Model:
-    """A run's generator as it was at checkpoint ``step`` (default: the latest), in float32.
-
-    A run writes ``generator.keras`` only when it finishes; this picks any kept checkpoint, e.g.
-    to compare an adversarial fine-tune at several points against its warm start.
-    """
-    run_dir = Path(run_dir).expanduser()
-    if not (run_dir / "config.yaml").is_file():
-        raise TrainingError(f"{run_dir} is not a run folder (no config.yaml)")
-    steps = checkpoint_steps(run_dir)
-    if not steps:
-        raise TrainingError(f"no checkpoints in {run_dir / 'checkpoints'}")
-    step = steps[-1] if step is None else step
-    if step not in steps:
-        raise TrainingError(f"no checkpoint at step {step} in {run_dir}; kept: "
-                            + ", ".join(str(s) for s in steps))
-    cfg = config_from_dict(load_config_file(run_dir / "config.yaml"))
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        generator = build_generator(cfg.model.generator, **cfg.model.generator_args)
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
-    status = tf.train.Checkpoint(generator=generator).restore(
-        str(run_dir / "checkpoints" / f"ckpt-{step}"))
-    status.expect_partial().assert_existing_objects_matched()
-    return generator
 
 
 def float32_generator(generator: keras.Model) -> keras.Model:
@@ -369,24 +331,14 @@ class RunResult:
     stopped_by_signal: int | None = None
 
 
-def _check_resume_config(run_dir: Path, cfg: ExperimentConfig) -> None:
-    saved_path = run_dir / "config.yaml"
-    if not saved_path.is_file():
-        return
-    saved = config_from_dict(load_config_file(saved_path))
-    if saved.model != cfg.model:
-        raise ConfigError(f"{run_dir} was started with another model ({saved.model.generator} "
-                          f"{saved.model.generator_args}); use a new run folder")
-
-
 def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     """Train (or resume) the run in ``run_dir`` until ``cfg.train.steps`` generator updates."""
     cfg.validate()  # before anything is built or the run folder exists
-    run_dir = Path(run_dir)
-    _check_resume_config(run_dir, cfg)
+    folder = RunFolder(run_dir)
+    folder.check_resume(cfg)
     strategy = make_strategy(cfg.train.strategy)
     chief, task_id = worker_role(strategy)
-    latest = tf.train.latest_checkpoint(str(run_dir / "checkpoints"))  # every worker: the chief's
+    latest = folder.latest_checkpoint()  # every worker: the chief's
     # Checkpoints are numbered by step: a resumed run's data goes on from there (built once).
     expected_start = (int(latest.rsplit("-", 1)[1]) if latest
                       else cfg.train.init_step if cfg.train.init_generator else 0)
@@ -399,8 +351,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     finally:
         keras.mixed_precision.set_global_policy(policy)
     if chief:
-        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir / "config.yaml")
+        folder.prepare(cfg)
 
     ckpt = tf.train.Checkpoint(generator=gan.generator, g_optimizer=gan.g_optimizer,
                                **({"critic": gan.critic, "d_optimizer": gan.d_optimizer}
@@ -408,7 +359,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     worker_dir = None if chief else tempfile.mkdtemp(prefix=f"deblur-tf-worker{task_id}-")
     if worker_dir is not None:  # also when the run fails (the folder is only a scratch copy)
         atexit.register(shutil.rmtree, worker_dir, True)
-    manager = tf.train.CheckpointManager(ckpt, worker_dir or str(run_dir / "checkpoints"),
+    manager = tf.train.CheckpointManager(ckpt, worker_dir or str(folder.checkpoints),
                                          max_to_keep=cfg.train.keep_checkpoints)
     if latest:
         # Resume: weights, optimizer slots and iteration counts. A content-only checkpoint restored
@@ -430,15 +381,15 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         val_ds = _shard_by_data(val_ds) if val_ds is not None else None
 
     t = cfg.train
-    writer = (tf.summary.create_file_writer(str(run_dir / "logs")) if chief
+    writer = (tf.summary.create_file_writer(str(folder.logs)) if chief
               else tf.summary.create_noop_writer())
     run_cb = RunCallback(manager, t.steps, t.checkpoint_every, writer, t.tensorboard_every)
     callbacks = [run_cb]
     if chief:
         sample_source = val_ds if val_ds is not None else train_ds
         first = next(iter(sample_source))
-        callbacks += [SampleGrid(first, run_dir / "samples", writer),
-                      keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True)]
+        callbacks += [SampleGrid(first, folder.samples, writer),
+                      keras.callbacks.CSVLogger(str(folder.history), append=True)]
     history = {}
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
@@ -469,7 +420,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
     if worker_dir is not None:
         shutil.rmtree(worker_dir, ignore_errors=True)
     if end >= t.steps and chief:
-        generator_path = run_dir / "generator.keras"
+        generator_path = folder.generator_path
         with atomic_path(generator_path) as tmp:
             float32_generator(gan.generator).save(tmp)
-    return RunResult(run_dir, start, end, history, generator_path, run_cb.stop_signal)
+    return RunResult(folder.path, start, end, history, generator_path, run_cb.stop_signal)

@@ -95,9 +95,9 @@ def main() -> None:
 
     from deblur_tf.evaluate import evaluate, oracle_baselines
     from deblur_tf.inference import Deblurrer
-    from deblur_tf.metrics import LPIPS, lpips_available
+    from deblur_tf.metrics import optional_lpips
     from deblur_tf.models.flops import count_flops
-    from deblur_tf.paths import shared_file
+    from deblur_tf.paths import lfw_test_split
 
     out = Path(args.out)
     if args.retime:
@@ -120,10 +120,10 @@ def main() -> None:
         g = d.backend.generator
         trained[name].update(params=int(g.count_params()), gflops_128=count_flops(g, 128, 128) / 1e9,
                              **times_ms(d))
-    results = evaluate({name: d.restore_float for name, d in deblurrers.items()},
-                       str(shared_file("data", "lfw", "splits", "test.txt")),
-                       root=str(shared_file("data", "lfw", "images")), limit=args.limit,
-                       oracles=oracle_baselines(), lpips=LPIPS() if lpips_available() else None)
+    images, root = lfw_test_split()
+    results = evaluate({name: d.restore_float for name, d in deblurrers.items()}, images, root=root,
+                       limit=args.limit,
+                       oracles=oracle_baselines(), lpips=optional_lpips())
     results.pop("kernels")
     results.update(architectures=trained, steps=args.steps, images_seen=args.steps * 8,
                    timing="measured in the same run as the evaluation",

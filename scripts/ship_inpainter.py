@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 from bench_report import write_report  # noqa: E402
 from deblur_tf.export import export_savedmodel, export_tflite  # noqa: E402
 from deblur_tf.inference import load_generator  # noqa: E402
+from deblur_tf.paths import EXPORT_SUFFIXES  # noqa: E402
 from deblur_tf.inpainting import Inpainter  # noqa: E402
 from deblur_tf.paths import shared_file  # noqa: E402
 
@@ -75,8 +76,9 @@ def main():
     if Path(args.model).resolve() != keras_path.resolve():
         shutil.copyfile(args.model, keras_path)
     paths = {"keras": keras_path,
-             "savedmodel": export_savedmodel(generator, out / f"{args.name}_savedmodel"),
-             "tflite_fp16": export_tflite(generator, out / f"{args.name}_fp16.tflite", "fp16")}
+             "savedmodel": export_savedmodel(generator, out / (args.name + EXPORT_SUFFIXES["savedmodel"])),
+             "tflite_fp16": export_tflite(generator, out / (args.name + EXPORT_SUFFIXES["tflite_fp16"]),
+                                          "fp16")}
     faces, masks, source = damaged_faces(args.faces)
     keep = np.stack([cv2.dilate(m, np.ones((9, 9), np.uint8)) == 0 for m in masks])
     outputs = {}

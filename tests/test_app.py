@@ -123,6 +123,10 @@ def test_about_summarises_the_shipped_model_cards():
     assert A.model_card_summary(card, "someone_elses_model") is None
     about = A.about_markdown("/x/mine.keras", "OpenCV's Telea inpainting", None)
     assert "No model card" in about and "OpenCV's Telea inpainting" in about
+    # Any exported format of a shipped model finds its card.
+    for served in ("exported/deblur_tf_face_fp16.tflite", "exported/deblur_tf_face_savedmodel"):
+        about = A.about_markdown(served, "OpenCV's Telea inpainting", "exported/deblur_tf_inpaint.keras")
+        assert "No model card" not in about and about.count("**Status:**") == 2
 
 
 def test_auth_must_be_user_colon_password():

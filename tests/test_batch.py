@@ -46,6 +46,7 @@ def test_paths_relative_to_the_pattern():
     assert B.output_for("photos/2020/a.jpg", "photos/", "out") == "out/2020/a.png"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("faces", ["off", "auto"])
 def test_batch_equals_deblurrer_and_isolates_a_bad_file(tmp_path, photos, model_file, faces):
     out = tmp_path / "out"
@@ -64,6 +65,7 @@ def test_batch_equals_deblurrer_and_isolates_a_bad_file(tmp_path, photos, model_
     assert not [p for p in out.rglob(".*")]  # no temporary files left
 
 
+@pytest.mark.slow
 def test_rerun_skips_finished_inputs(tmp_path, photos, model_file):
     out = tmp_path / "out"
     B.run_batch(f"{photos}/**", str(out), str(model_file), faces="off")

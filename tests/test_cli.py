@@ -29,6 +29,7 @@ def test_help_lists_the_commands(runner):
         assert command in result.output
 
 
+@pytest.mark.slow
 def test_blur_writes_degraded_copies_and_kernel_pictures(runner, image_folder, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(cli, ["blur", str(image_folder), "-o", str(out), "--seed", "3"])
@@ -82,6 +83,7 @@ def test_bad_input_gives_one_clear_line(runner, tmp_path, monkeypatch, args, fra
     assert_clean_error(runner.invoke(cli, args), fragment)
 
 
+@pytest.mark.slow
 def test_train_then_deblur_and_evaluate_through_the_cli(runner, image_folder, tmp_path, tiny_run):
     run_dir = tmp_path / "run"
     result = runner.invoke(cli, ["train", "--experiment", "tiny_cpu", "--run-dir", str(run_dir),
@@ -146,6 +148,7 @@ def test_a_non_model_file_is_a_clear_error(runner, image_folder, tmp_path):
     assert_clean_error(result, "cannot load")
 
 
+@pytest.mark.slow
 def test_models_lists_the_registry(runner):
     quick = runner.invoke(cli, ["models"])  # without --flops: parameters only, no tracing
     assert quick.exit_code == 0 and "patchgan" in quick.output and "nafnet_compact" in quick.output
@@ -186,6 +189,7 @@ def _folder_with_bad_files(src_folder, tmp_path):
     return folder
 
 
+@pytest.mark.slow
 def test_folder_mode_processes_the_good_files_and_lists_the_bad(runner, image_folder, exported, tmp_path):
     folder = _folder_with_bad_files(image_folder, tmp_path)
     result = runner.invoke(cli, ["deblur", str(folder), "-o", str(tmp_path / "out"),
@@ -250,6 +254,7 @@ def test_tiled_cli_run_and_bad_overlap(runner, image_folder, exported, tmp_path)
     assert result.exit_code != 0 and "--overlap" in result.stderr
 
 
+@pytest.mark.slow
 def test_export_commands(runner, exported, tmp_path):
     model = str(exported / "g.keras")
     result = runner.invoke(cli, ["export", model, "--format", "savedmodel", "-o", str(tmp_path / "sm")])
@@ -267,6 +272,7 @@ def test_export_commands(runner, exported, tmp_path):
     assert "int8" in result.output
 
 
+@pytest.mark.slow
 def test_demo_writes_a_before_after_picture(runner, tiny_run, tmp_path):
     out = tmp_path / "demo.png"
     result = runner.invoke(cli, ["demo", "-o", str(out), "--model", str(tiny_run / "generator.keras")])
@@ -447,6 +453,7 @@ def test_skip_existing_resumes_a_folder_run(runner, image_folder, exported, tmp_
     assert len(list(out.glob("*.png"))) == 8
 
 
+@pytest.mark.slow
 def test_native_libraries_add_no_lines_to_a_one_line_error(exported, image_folder, tmp_path):
     # Issue 13, defect 11: LiteRT's XNNPACK INFO line and libpng's own error line went straight
     # to file descriptor 2 (CliRunner cannot see that: a real process is needed).
@@ -468,6 +475,7 @@ def test_native_libraries_add_no_lines_to_a_one_line_error(exported, image_folde
     assert bad.returncode != 0 and len(lines) == 1 and lines[0].startswith("Error:"), bad.stderr
 
 
+@pytest.mark.slow
 def test_export_int8_warns_and_a_savedmodel_is_replaced_only_with_overwrite(runner, exported, image_folder,
                                                                            tmp_path):
     model = str(exported / "g.keras")
@@ -489,7 +497,7 @@ def test_export_int8_warns_and_a_savedmodel_is_replaced_only_with_overwrite(runn
 
 def test_extract_takes_the_latest_checkpoint_by_default(runner, tiny_run, tmp_path):
     import keras
-    from deblur_tf.train import generator_from_checkpoint
+    from deblur_tf.runs import generator_from_checkpoint
     out = tmp_path / "g.keras"
     result = runner.invoke(cli, ["extract", str(tiny_run), "-o", str(out)])
     assert result.exit_code == 0, result.stderr

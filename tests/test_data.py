@@ -118,3 +118,30 @@ def test_face_augment_varies_scale_tilt_and_light_in_training_only(tmp_path):
     assert abs(side - 100 * 64 / 150) <= 2
     with pytest.raises(D.DataError, match="augment.crop"):
         D.FaceAugment(crop=[200, 110]).validate()
+
+
+def test_paired_and_video_training_resume_with_new_samples_and_flip_pairs_together(tmp_path):
+    # Gradient images (left-right ramp) so a flip and a crop position are visible in the pixels.
+    import cv2
+    ramp = np.tile(np.linspace(0, 255, 40, dtype=np.float32), (36, 1))
+    for i in range(6):
+        image = np.repeat((ramp * (0.5 + 0.1 * i))[..., None], 3, axis=2).astype(np.uint8)
+        for kind in ("blur", "sharp"):
+            (tmp_path / "pairs" / kind).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(tmp_path / "pairs" / kind / f"{i}.png"), image)
+        (tmp_path / "clip").mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / "clip" / f"f{i}.png"), image)
+    for make in (lambda **kw: D.paired_dataset(tmp_path / "pairs", image_size=16, batch_size=4, **kw),
+                 lambda **kw: D.video_dataset(tmp_path / "clip", frames_per_blur=1, image_size=16,
+                                              batch_size=4, **kw)):
+        first = [b.numpy() for b in next(iter(make(seed=3)))]
+        again = [b.numpy() for b in next(iter(make(seed=3)))]
+        resumed = [b.numpy() for b in next(iter(make(seed=3, start_index=400)))]
+        assert all(np.array_equal(a, b) for a, b in zip(first, again))  # deterministic
+        assert not np.array_equal(first[1], resumed[1])  # a resumed run does not replay
+        # Input and target are one image here: cropped and flipped together they stay equal.
+        assert np.array_equal(first[0], first[1]) and np.array_equal(resumed[0], resumed[1])
+        # Both flip directions occur (the ramp rises left to right, or right to left).
+        slopes = np.sign(np.concatenate([first[1], resumed[1]])[:, 8, -1, 0]
+                         - np.concatenate([first[1], resumed[1]])[:, 8, 0, 0])
+        assert {-1.0, 1.0} <= set(slopes.tolist())

@@ -40,6 +40,7 @@ def _train_cmd(setup: Path, run_dir: Path, *extra: str) -> list[str]:
             "--run-dir", str(run_dir), "--set", f"train.init_generator={setup / 'g.keras'}", *extra]
 
 
+@pytest.mark.slow
 def test_mirrored_gives_the_losses_of_one_device():
     """Same initial weights and the same global batch of 8: two replicas of 4 match one device
     of 8 within 1e-5 (relative) in every loss over 3 steps and in the final weights."""
@@ -87,6 +88,7 @@ def test_mirrored_gives_the_losses_of_one_device():
     assert two["weights"] == pytest.approx(one["weights"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_train_cli_mirrored_on_two_cpu_devices(tiny_setup):
     run_dir = tiny_setup / "run"
     out = subprocess.run(_train_cmd(tiny_setup, run_dir, "--strategy", "mirrored", "--cpu-devices", "2"),
@@ -96,6 +98,7 @@ def test_train_cli_mirrored_on_two_cpu_devices(tiny_setup):
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["strategy"] == "mirrored"
 
 
+@pytest.mark.slow
 def test_multiworker_needs_tf_config(tiny_setup):
     env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
     out = subprocess.run(_train_cmd(tiny_setup, tiny_setup / "run", "--strategy", "multiworker"),

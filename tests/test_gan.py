@@ -34,6 +34,7 @@ def changed(before, model):
                if a.size > 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_critic", [1, 5])
 def test_train_step_runs_n_critic_updates_per_generator_update(n_critic):
     gan = tiny_gan(n_critic)
@@ -89,6 +90,7 @@ def test_misconfigured_gan_errors():
         DeblurGAN(g, None, n_critic=0, perceptual_weight=1.0)
 
 
+@pytest.mark.slow
 def test_train_step_works_under_mirrored_strategy():
     """Two logical CPU devices must be configured before TF starts: run in a fresh interpreter."""
     code = textwrap.dedent("""

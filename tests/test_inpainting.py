@@ -171,6 +171,7 @@ def test_hole_weighted_l1_weighs_the_hole():
     assert float(hole_l1(a, b, mask)) == pytest.approx(0.5)
 
 
+@pytest.mark.slow
 def test_gan_trains_an_inpainting_generator_with_both_adversarial_losses(image_folder):
     from deblur_tf.data import damaged_dataset
     from deblur_tf.gan import DeblurGAN, adam
@@ -189,9 +190,11 @@ def test_gan_trains_an_inpainting_generator_with_both_adversarial_losses(image_f
         assert int(gan.d_optimizer.iterations.numpy()) == 2 * n_critic
 
 
+@pytest.mark.slow
 def test_a_damaged_faces_run_trains_and_resumes(image_folder, tmp_path):
     from deblur_tf.config import apply_overrides, get_experiment
-    from deblur_tf.train import generator_from_checkpoint, run
+    from deblur_tf.runs import generator_from_checkpoint
+    from deblur_tf.train import run
     cfg = apply_overrides(get_experiment("lfw_inpaint_gated"), {
         "data": {"train": str(image_folder), "val": str(image_folder), "root": None, "image_size": 32,
                  "batch_size": 2, "val_batches": 1, "center_crop": None, "augment": {"crop": None}},
@@ -242,6 +245,7 @@ def _uint8_case(h=45, w=61):
     return image, mask
 
 
+@pytest.mark.slow
 def test_inpainting_exports_match_keras_pixels(inpaint_exports):
     from deblur_tf.inpainting import Inpainter
     folder, model = inpaint_exports
@@ -270,6 +274,7 @@ def test_savedmodel_signatures_take_images_and_masks(inpaint_exports):
     np.testing.assert_array_equal(decoded, direct.numpy()[0])
 
 
+@pytest.mark.slow
 def test_deblurring_and_inpainting_models_refuse_each_other(inpaint_exports, exported):
     from deblur_tf.inference import Deblurrer, ModelLoadError
     from deblur_tf.inpainting import Inpainter
@@ -355,6 +360,7 @@ def face_folder(tmp_path_factory):
     return folder
 
 
+@pytest.mark.slow
 def test_inpainting_protocol_scores_every_kind_and_method(face_folder, tmp_path):
     from deblur_tf.evaluate_inpainting import INPAINT_KINDS, evaluate_inpainting, save_inpainting
     from deblur_tf.inpainting import Inpainter

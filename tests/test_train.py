@@ -8,6 +8,7 @@ from deblur_tf.config import apply_overrides, get_experiment
 from deblur_tf.train import TrainingError, run
 
 
+@pytest.mark.slow
 def test_a_run_writes_checkpoints_logs_samples_and_the_generator(tiny_run):
     assert (tiny_run / "generator.keras").is_file()
     assert (tiny_run / "config.yaml").is_file()
@@ -28,6 +29,7 @@ def _cfg(image_folder, steps, n_critic=0, **loss):
         "loss": loss, "train": {"steps": steps, "n_critic": n_critic, "steps_per_epoch": 3, "checkpoint_every": 2, "verbose": 0}})
 
 
+@pytest.mark.slow
 def test_resume_continues_the_step_count_with_optimizer_state(image_folder, tmp_path):
     first = run(_cfg(image_folder, 4, 2, adversarial="wgan-gp"), tmp_path)
     assert (first.start_step, first.end_step) == (0, 4)
@@ -42,6 +44,7 @@ def test_resume_continues_the_step_count_with_optimizer_state(image_folder, tmp_
     assert any(n.startswith("g_optimizer/_variables") for n in names)  # Adam moments are saved
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_cleanly_and_keeps_the_last_good_checkpoint(image_folder, tmp_path, monkeypatch):
     run(_cfg(image_folder, 2, adversarial="none"), tmp_path)
     from deblur_tf import losses
@@ -79,6 +82,7 @@ def test_bad_config_values_are_refused_before_the_run_folder_exists(image_folder
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_warm_start_loads_a_generator(tiny_run, image_folder, tmp_path, monkeypatch):
     from deblur_tf.train import build_gan, load_generator_weights
     cfg = apply_overrides(get_experiment("tiny_cpu"), {"data": {"train": str(image_folder)}})
@@ -92,6 +96,7 @@ def test_warm_start_loads_a_generator(tiny_run, image_folder, tmp_path, monkeypa
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(image_folder, tmp_path):
     import signal
     import subprocess
@@ -120,6 +125,7 @@ def test_sigterm_saves_a_checkpoint_and_the_same_command_resumes(image_folder, t
     assert f"steps {step} -> {step + 2}" in resumed.stdout
 
 
+@pytest.mark.slow
 def test_mixed_precision_run_exports_a_float32_generator(image_folder, tmp_path):
     import keras
     cfg = apply_overrides(_cfg(image_folder, 2), {"train": {"mixed_precision": True}})
@@ -152,6 +158,7 @@ def test_extract_writes_the_generator_of_any_kept_checkpoint(tiny_run, tmp_path)
     assert r.exit_code != 0 and "kept: 2, 4" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.slow
 def test_the_robust_recipe_trains_on_any_sharp_folder(image_folder, tmp_path):
     # Issue 12's recipe end to end (per-sample kernels of every family, rescale, noise, JPEG,
     # clean samples, face augmentation) with the NAFNet generator, shrunk to seconds.
@@ -170,6 +177,7 @@ def test_the_robust_recipe_trains_on_any_sharp_folder(image_folder, tmp_path):
     assert result.end_step == 3 and result.generator_path.is_file()
 
 
+@pytest.mark.slow
 def test_a_committed_generator_resumes_the_step_count_schedule_and_data(image_folder, tmp_path):
     # After a machine change only a committed generator survives (no optimizer state): with
     # train.init_step the new run goes on from that step and its learning-rate schedule.
