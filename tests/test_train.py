@@ -192,3 +192,22 @@ def test_a_committed_generator_resumes_the_step_count_schedule_and_data(image_fo
     assert not np.array_equal(next(iter(fresh))[0].numpy(), next(iter(resumed))[0].numpy())
     with pytest.raises(Exception, match="train.init_step"):
         run(apply_overrides(cfg, {"train": {"init_step": 6}}), tmp_path / "c")
+
+
+def test_run_folder_refuses_another_model_and_records_its_config_beside_the_generator(tiny_run):
+    from deblur_tf.config import ConfigError
+    from deblur_tf.runs import RunFolder, training_config_beside
+    folder = RunFolder(tiny_run)
+    cfg = folder.config()
+    folder.check_resume(cfg)  # the same model resumes
+    other = apply_overrides(cfg, {"model": {"generator": "nafnet_compact"}})
+    with pytest.raises(ConfigError, match="started with another model.*new run folder"):
+        folder.check_resume(other)
+    with pytest.raises(ConfigError, match="another model"):
+        run(other, tiny_run)  # before anything is built or written
+    # What `deblur-tf export` records in a SavedModel: the run's config, found beside its generator.
+    recorded = training_config_beside(folder.generator_path)
+    assert recorded["model"]["generator"] == cfg.model.generator
+    assert recorded["train"]["steps"] == cfg.train.steps
+    assert training_config_beside(tiny_run.parent / "elsewhere.keras") is None
+    assert folder.checkpoint_steps() == [2, 4] and folder.checkpoint(4).name == "ckpt-4"
