@@ -55,6 +55,7 @@ def test_content_only_mode_leaves_the_critic_alone():
     assert "d_loss" not in logs and logs["g_loss"] == logs["g_l1"]
 
 
+@pytest.mark.slow
 def test_bce_mode_trains_with_a_logit_critic():
     gan = tiny_gan(n_critic=1, adversarial="bce")
     before = weights(gan.critic)

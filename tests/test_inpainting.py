@@ -259,6 +259,7 @@ def test_inpainting_exports_match_keras_pixels(inpaint_exports):
         np.testing.assert_array_equal(out[keep], image[keep])
 
 
+@pytest.mark.slow
 def test_savedmodel_signatures_take_images_and_masks(inpaint_exports):
     import cv2
     folder, _ = inpaint_exports
@@ -380,6 +381,7 @@ def test_inpainting_protocol_scores_every_kind_and_method(face_folder, tmp_path)
     assert read_rgb(tmp_path / "r.grid.jpg").shape[1] == 5 * (128 + 4)  # damaged, 3 methods, clean
 
 
+@pytest.mark.slow
 def test_evaluate_inpaint_command_writes_its_files_and_refuses_to_overwrite(face_folder, tmp_path):
     runner = CliRunner()
     args = ["evaluate", "--inpaint", "--images", str(face_folder), "--kinds", "nose,rect",
