@@ -362,6 +362,7 @@ class Deblurrer(FaceDetection):
                                        F.feather_mask(face_size))
         return merge(cover * (rgb + change) + (1 - cover) * base), faces
 
+
 def split_channels(image):
     """(float32 RGB [H, W, 3] in [0, 1], merge) for a uint8/uint16 grey, RGB or RGBA image, where
     ``merge(restored_rgb)`` rebuilds an image of the input's shape and dtype (alpha untouched)."""
