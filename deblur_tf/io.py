@@ -159,8 +159,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
 
 
 
-
-# --- planning a run over files and folders ----------------------------------------------------------
+# --- planning a run over files and folders ------------------------------------------------------
 
 def collect_images(inputs: tuple[str, ...], exclude: Path | None = None) -> list[tuple[Path, Path]]:
     """(file, path relative to its input root) for files and folders (recursive). Files under
