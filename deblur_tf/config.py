@@ -418,6 +418,21 @@ def lfw_robust_nafnet() -> ExperimentConfig:
     return _robust("nafnet_compact", 120000)
 
 
+@register_experiment("lfw_robust_nafnet_wgan")
+def lfw_robust_nafnet_wgan() -> ExperimentConfig:
+    """v2 adversarial stage: WGAN-GP fine-tune of a lfw_robust_nafnet generator
+    (train.init_generator) on the same robust distribution, 5 critic steps per generator step.
+
+    Same balance as v1's lfw_compact_wgan: the content losses dominate (adversarial weight 0.005),
+    the generator moves 10x slower than the critic, which starts from scratch."""
+    cfg = _robust("nafnet_compact", 1000)
+    cfg.loss = LossConfig(adversarial="wgan-gp", adversarial_weight=0.005)
+    cfg.optim = OptimConfig(g_learning_rate=1e-5, d_learning_rate=1e-4)
+    cfg.train = dataclasses.replace(cfg.train, steps_per_epoch=100, n_critic=5, checkpoint_every=50,
+                                    keep_checkpoints=20)
+    return cfg
+
+
 @register_experiment("lfw_robust_resnet")
 def lfw_robust_resnet() -> ExperimentConfig:
     """The compact DeblurGAN ResNet (v1's architecture) on the same robust recipe, for the

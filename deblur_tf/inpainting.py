@@ -21,9 +21,9 @@ import tensorflow as tf
 
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError, format_error
-from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, FACE_MODES, FaceDetection,
-                                 ModelLoadError, load_keras_model, restore_tiled, run_padded,
-                                 split_channels)
+from deblur_tf.inference import (DEFAULT_TILE, FACE_MODES, FaceDetection, ModelLoadError,
+                                 load_keras_model, restore_tiled, run_padded, split_channels,
+                                 tile_overlap)
 from deblur_tf.io import to_uint8
 
 BASELINES = ("opencv-telea", "opencv-ns", "prefill")
@@ -232,15 +232,15 @@ class Inpainter(FaceDetection):
     all-zero mask returns the image unchanged, without running the model.
     """
 
-    def __init__(self, backend, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP):
+    def __init__(self, backend, tile: int = DEFAULT_TILE, overlap: int | None = None):
         if hasattr(backend, "count_params"):  # a Keras generator given directly
             check_inpainting_model(backend, type(backend).__name__)
             backend = KerasInpaintBackend(backend)
         self.backend = backend
-        self.tile, self.overlap = int(tile), int(overlap)
+        self.tile, self.overlap = int(tile), tile_overlap(tile, overlap)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int = DEFAULT_OVERLAP,
+    def load(cls, path: str | os.PathLike, tile: int = DEFAULT_TILE, overlap: int | None = None,
              num_threads: int = 2) -> "Inpainter":
         return cls(load_inpaint_backend(path, num_threads), tile=tile, overlap=overlap)
 

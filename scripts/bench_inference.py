@@ -1,18 +1,24 @@
 """Inference latency per backend and size (median of repeats after warm-up, 2 threads).
 
-    python scripts/bench_inference.py exported/deblur_tf_face.keras --out scripts/results/bench_inference.json
+    python scripts/bench_inference.py exported/deblur_tf_face.keras checkpoints/v1/deblur_tf_face_v1.keras \
+        --out scripts/results/bench_inference.json
 
 Backends: Keras eager (model(x) each call), Keras tf.function, SavedModel, TFLite fp32 / fp16 /
 dynamic / int8 (LiteRT). Sizes 128², 256², 512², and a 1024² photo restored in 512 px tiles
-(overlap 32). Prints each backend's speed-up over Keras eager measured in this run.
+(overlap ``DEFAULT_OVERLAP``), and tiled vs whole-image pixels there. Prints each backend's speed-up
+over Keras eager and, with several models, each one's time relative to the first, all measured in
+this one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import tempfile
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -25,7 +31,8 @@ tf.config.threading.set_inter_op_parallelism_threads(1)
 from bench_report import write_report  # noqa: E402
 from deblur_tf.export import export_variants, representative_faces  # noqa: E402
 from deblur_tf.io import to_uint8  # noqa: E402
-from deblur_tf.inference import KerasBackend, load_backend, load_generator, restore_tiled  # noqa: E402
+from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, KerasBackend, load_backend, load_generator,
+                                  restore_tiled)  # noqa: E402
 
 
 class EagerBackend:
@@ -47,55 +54,85 @@ def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
     return float(np.median(times))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model")
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", default="scripts/results/bench_inference.json")
-    args = ap.parse_args()
-
-    generator = load_generator(args.model)
+def bench_model(path: str, wanted_backends, wanted_sizes, repeats: int) -> tuple[dict, dict, int]:
+    """Median seconds per backend and size for one model; also its backends and parameter count."""
+    generator = load_generator(path)
     rng = np.random.default_rng(0)
-    sizes = {"128": 128, "256": 256, "512": 512, "1024_tiled": 1024}
+    sizes = {k: s for k, s in SIZES.items() if wanted_sizes is None or k in wanted_sizes}
     images = {k: rng.random((1, s, s, 3), dtype=np.float32) for k, s in sizes.items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        calib = representative_faces([to_uint8(images["128"][0])] * 4)
-        backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator)}
-        backends.update({name: load_backend(path, num_threads=2)
-                         for name, path in export_variants(generator, tmp, calib).items()})
-        results = {}
-        for name, backend in backends.items():
-            results[name] = {}
-            for key, image in images.items():
-                if key == "1024_tiled":
-                    fn = lambda b=backend, x=image: restore_tiled(b, x[0], 512, 32)  # noqa: E731
-                else:
-                    fn = lambda b=backend, x=image: b(x)  # noqa: E731
-                results[name][key] = median_seconds(fn, args.repeats if key != "1024_tiled" else max(args.repeats // 2, 2))
-            print(name.ljust(18), "  ".join(f"{k}: {1000 * v:8.1f} ms" for k, v in results[name].items()))
-    # Tiling changes the output of an instance-norm model (each tile normalises itself): measure
-    # it on a real photo (the astronaut, 512 -> 1024) rather than assume it.
+    tmp = tempfile.mkdtemp(prefix="bench_inference_")  # the exports must outlive this call
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    calib = representative_faces([to_uint8(rng.random((128, 128, 3), dtype=np.float32))] * 4)
+    backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator)}
+    backends.update({name: load_backend(p, num_threads=2)
+                     for name, p in export_variants(generator, tmp, calib).items()})
+    backends = {k: b for k, b in backends.items() if wanted_backends is None or k in wanted_backends}
+    results = {}
+    print(path)
+    for name, backend in backends.items():
+        results[name] = {}
+        for key, image in images.items():
+            if key == "1024_tiled":
+                fn = lambda b=backend, x=image: restore_tiled(b, x[0], DEFAULT_TILE, DEFAULT_OVERLAP)  # noqa: E731
+            else:
+                fn = lambda b=backend, x=image: b(x)  # noqa: E731
+            results[name][key] = median_seconds(fn, repeats if key != "1024_tiled" else max(repeats // 2, 2))
+        print(" ", name.ljust(18), "  ".join(f"{k}: {1000 * v:8.1f} ms" for k, v in results[name].items()))
+    return results, backends, int(generator.count_params())
+
+
+def tiling_check(keras_fn) -> dict:
+    """Tiled (default tile and overlap) vs whole-image output on a real photo (the astronaut,
+    512 -> 1024): measured rather than assumed (an instance-norm model normalises each tile)."""
     import cv2
     import skimage.data
     photo = cv2.resize(skimage.data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
     photo = photo.astype(np.float32) / 255
-    keras_fn = backends["keras_tf_function"]
     whole = to_uint8(keras_fn(photo[None])[0]).astype(int)
-    tiled = to_uint8(restore_tiled(keras_fn, photo, 512, 32)).astype(int)
-    diff = np.abs(whole - tiled)[32:-32, 32:-32]
-    tiling = {"max_abs_diff": float(diff.max()), "mean_abs_diff": float(diff.mean()),
-              "p99_abs_diff": float(np.percentile(diff, 99))}
-    print(f"tiled (512/32) vs whole 1024² astronaut, away from the border: max {tiling['max_abs_diff']:.0f}, "
-          f"mean {tiling['mean_abs_diff']:.2f}, 99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
-    speedups = {name: {k: results["keras_eager"][k] / v for k, v in r.items()} for name, r in results.items()}
-    print("\nspeed-up over Keras eager (same run):")
-    for name, s in speedups.items():
-        print(name.ljust(18), "  ".join(f"{k}: {v:5.2f}x" for k, v in s.items()))
-    report = {"model": args.model, "parameters": int(generator.count_params()), "threads": 2,
-              "seconds_median": results, "speedup_over_keras_eager": speedups,
-              "tiled_vs_whole_1024": tiling}
-    write_report(report, args.out, {f"{n} @512": r["512"] * 1000 for n, r in results.items()},
-                 "median latency at 512x512 (ms, 2 threads)")
+    tiled = to_uint8(restore_tiled(keras_fn, photo, DEFAULT_TILE, DEFAULT_OVERLAP)).astype(int)
+    diff = np.abs(whole - tiled)
+    tiling = {"tile": DEFAULT_TILE, "overlap": DEFAULT_OVERLAP, "max_abs_diff": float(diff.max()),
+              "mean_abs_diff": float(diff.mean()), "p99_abs_diff": float(np.percentile(diff, 99))}
+    print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole 1024² astronaut: max {tiling['max_abs_diff']:.0f}, "
+          f"mean {tiling['mean_abs_diff']:.3f}, 99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
+    return tiling
+
+
+SIZES = {"128": 128, "256": 256, "512": 512, "1024_tiled": 1024}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model", nargs="+", help="one or more .keras generators, timed in the same run")
+    ap.add_argument("--backends", default=None, help="comma-separated subset (default: all)")
+    ap.add_argument("--sizes", default=None, help="comma-separated subset of " + ",".join(SIZES))
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--out", default="scripts/results/bench_inference.json")
+    args = ap.parse_args()
+    wanted_backends = args.backends.split(",") if args.backends else None
+    wanted_sizes = args.sizes.split(",") if args.sizes else None
+
+    models, bars = {}, {}
+    for path in args.model:
+        results, backends, params = bench_model(path, wanted_backends, wanted_sizes, args.repeats)
+        models[path] = {"parameters": params, "seconds_median": results}
+        if "keras_eager" in results:
+            models[path]["speedup_over_keras_eager"] = {
+                name: {k: results["keras_eager"][k] / v for k, v in r.items()} for name, r in results.items()}
+        if "keras_tf_function" in backends:
+            models[path]["tiled_vs_whole_1024"] = tiling_check(backends["keras_tf_function"])
+        size = "512" if wanted_sizes is None else wanted_sizes[0]
+        bars.update({f"{Path(path).name}: {n} @{size}": r[size] * 1000 for n, r in results.items()})
+    if len(models) > 1:
+        first, *others = args.model
+        for other in others:
+            ratio = {n: {k: models[other]["seconds_median"][n][k] / v for k, v in r.items()}
+                     for n, r in models[first]["seconds_median"].items()}
+            models[other]["time_ratio_to_first"] = ratio
+            print(f"\n{other} time / {first} time (same run):")
+            for n, r in ratio.items():
+                print(" ", n.ljust(18), "  ".join(f"{k}: {v:5.2f}x" for k, v in r.items()))
+    write_report({"threads": 2, "models": models}, args.out, bars, "median latency (ms, 2 threads)")
 
 
 if __name__ == "__main__":

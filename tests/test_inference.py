@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from deblur_tf.inference import Deblurrer, KerasBackend, ModelLoadError, tile_starts
+from deblur_tf.inference import DEFAULT_OVERLAP, Deblurrer, KerasBackend, ModelLoadError, tile_overlap, tile_starts
 from deblur_tf.io import ImageReadError, load_image
 
 from conftest import smooth_image
@@ -49,6 +49,13 @@ def test_tile_starts_cover_the_image_with_overlap():
         assert starts[0] == 0 and starts[-1] + 64 >= length
         assert all(b - a <= 48 for a, b in zip(starts, starts[1:]))
         assert all(s % 32 == 0 for s in starts)  # aligned: strided nets see the whole image's grid
+
+
+def test_the_default_tile_overlap_shrinks_with_small_tiles_and_a_bad_one_is_refused():
+    assert tile_overlap(512) == DEFAULT_OVERLAP and tile_overlap(512, 0) == 0
+    assert Deblurrer(KerasBackend(local_model()), tile=64).overlap == 16  # a quarter of a small tile
+    with pytest.raises(ValueError, match="under half of the tile"):
+        Deblurrer(KerasBackend(local_model()), tile=64, overlap=32)
 
 
 def test_nafnet_tiles_match_the_whole_image():
