@@ -400,12 +400,13 @@ def deblur(inputs, output, model_path, tile, overlap, compare, face_mode, backgr
     import numpy as np
 
     from deblur_tf.errors import format_error
-    from deblur_tf.inference import Deblurrer, deblur_model_path
+    from deblur_tf.inference import Deblurrer, deblur_model_path, tile_overlap
     from deblur_tf.io import check_output, collect_images, encode_image, load_image, output_path, write_image
 
-    if overlap is not None and 2 * overlap >= tile:
-        raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
-                                 param_hint="--overlap")
+    try:
+        overlap = tile_overlap(tile, overlap)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--overlap") from None
     stdin = inputs == ("-",)
     if "-" in inputs and not stdin:
         raise click.BadParameter("'-' (stdin) cannot be mixed with other inputs")
@@ -612,14 +613,15 @@ def inpaint(inputs, mask, output, model_path, face_mode, face_detector, face_siz
     from tqdm import tqdm
 
     from deblur_tf.errors import format_error
-    from deblur_tf.inference import ModelLoadError
+    from deblur_tf.inference import ModelLoadError, tile_overlap
     from deblur_tf.inpainting import Inpainter
     from deblur_tf.io import (ImageReadError, check_output, collect_images, load_image,
                               matching_masks, output_path, write_image)
 
-    if overlap is not None and 2 * overlap >= tile:
-        raise click.BadParameter(f"must be under half of --tile ({tile}), got {overlap}",
-                                 param_hint="--overlap")
+    try:
+        overlap = tile_overlap(tile, overlap)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--overlap") from None
     if overwrite and skip_existing:
         raise click.BadParameter("--overwrite and --skip-existing contradict each other")
     out_root = Path(output)
