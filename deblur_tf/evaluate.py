@@ -24,11 +24,10 @@ def oracle_baselines(wiener_nsr: float = 0.03, rl_iterations: int = 20) -> dict:
     Defaults chosen on the LFW val split by scripts/tune_oracles.py (results in scripts/results).
     """
     from deblur_tf import baselines
-    return {
-        "wiener_oracle": lambda images, kernels: np.stack(
-            [baselines.wiener(im, k, wiener_nsr) for im, k in zip(images, kernels)]),
-        "richardson_lucy_oracle": lambda images, kernels: np.stack(
-            [baselines.richardson_lucy(im, k, rl_iterations) for im, k in zip(images, kernels)]),
+    return {  # batched: one kernel per image, [N, H, W, 3] with [N, k, k]
+        "wiener_oracle": lambda images, kernels: baselines.wiener(images, kernels, wiener_nsr),
+        "richardson_lucy_oracle": lambda images, kernels: baselines.richardson_lucy(
+            images, kernels, rl_iterations),
     }
 
 

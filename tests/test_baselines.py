@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import skimage.data
 import tensorflow as tf
 
@@ -21,3 +22,20 @@ def test_oracle_deconvolution_beats_the_blurred_input():
     assert interior_psnr(wiener(blurred, kernel, nsr=0.003), sharp) > base + 0.5
     assert interior_psnr(richardson_lucy(blurred, kernel, iterations=20), sharp) > base + 2
     assert wiener(blurred, kernel).shape == blurred.shape
+
+
+def test_a_batch_with_one_kernel_per_image_equals_image_by_image():
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 40, 36, 3), dtype=np.float32)
+    kernels = np.stack([np.asarray(linear_motion_kernel(n, a, size=9)) for n, a in ((3, 0), (6, 45), (8, 100))])
+    for method in (wiener, richardson_lucy):
+        batch = method(images, kernels)
+        assert batch.shape == images.shape
+        for image, kernel, out in zip(images, kernels, batch):
+            np.testing.assert_allclose(out, method(image, kernel), atol=1e-6)
+
+
+def test_a_kernel_count_that_does_not_match_the_batch_is_refused():
+    kernel = np.asarray(linear_motion_kernel(5, 0, size=7))
+    with pytest.raises(ValueError, match="one kernel per image|expected"):
+        wiener(np.zeros((2, 16, 16, 3), np.float32), kernel[None])
