@@ -74,6 +74,7 @@ class LossConfig:
     l1_weight: float = 1.0
     mse_weight: float = 0.0
     perceptual_weight: float = 0.01
+    frequency_weight: float = 0.0    # L1 between FFTs (MIMO-UNet's frequency loss); 0 = off
     # VGG16 relu3_3 weights: a .weights.h5 path; "auto" = ../shared/weights (or $DEBLUR_TF_SHARED);
     # "random" = random init (tests only).
     perceptual_weights: str = "auto"

@@ -117,3 +117,12 @@ def test_train_step_works_under_mirrored_strategy():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-2000:]
+
+
+def test_frequency_loss_joins_the_generator_loss_when_weighted():
+    gan = tiny_gan(n_critic=0, frequency_weight=2.0)
+    logs = gan.fit(pairs(), epochs=1, steps_per_epoch=1, verbose=0).history
+    assert logs["g_frequency"][0] > 0
+    assert np.isclose(logs["g_loss"][0], logs["g_l1"][0] + 2.0 * logs["g_frequency"][0], rtol=1e-5)
+    assert "g_frequency" not in tiny_gan(n_critic=0).fit(pairs(), epochs=1, steps_per_epoch=1,
+                                                          verbose=0).history

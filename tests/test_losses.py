@@ -101,3 +101,12 @@ def test_lpips_bfloat16_and_cached_reference_agree_with_float32():
     both = np.concatenate([p0, p1])
     cached = exact.distance_to(both, exact.reference(np.concatenate([ref, ref])))
     np.testing.assert_allclose(cached.numpy(), exact(both, np.concatenate([ref, ref])).numpy(), atol=1e-6)
+
+
+def test_frequency_loss_is_zero_for_equal_images_and_does_not_depend_on_image_size():
+    x = tf.random.stateless_uniform([2, 32, 32, 3], [0, 6])
+    assert float(L.frequency_l1_loss(x, x)) == 0.0
+    # Orthonormal FFT: the same noise level gives the same loss on a small and a large image.
+    small, large = (tf.random.stateless_normal([2, n, n, 3], [1, n], stddev=0.1) for n in (32, 128))
+    ratio = float(L.frequency_l1_loss(small, 0 * small)) / float(L.frequency_l1_loss(large, 0 * large))
+    assert 0.95 < ratio < 1.05
