@@ -7,6 +7,17 @@ import os
 import platform
 
 
+def psnr_db(a, b, cap: float | None = None) -> float | None:
+    """PSNR in dB of two 8-bit images (any shape). Identical images have no finite PSNR: None, or
+    ``cap`` when given (for scores that are averaged, e.g. a photo left exactly as it was)."""
+    import numpy as np
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    if mse == 0:
+        return cap
+    value = 10 * np.log10(255.0**2 / mse)
+    return value if cap is None else min(cap, value)
+
+
 def machine_info() -> dict:
     import tensorflow as tf
     return {"cpu_count": os.cpu_count(), "machine": platform.machine(), "tensorflow": tf.__version__}

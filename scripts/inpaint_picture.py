@@ -18,6 +18,8 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402
 
+from bench_report import psnr_db  # noqa: E402
+
 from deblur_tf.inpainting import Inpainter  # noqa: E402
 from deblur_tf.io import write_image  # noqa: E402
 
@@ -34,11 +36,6 @@ def damaged_astronaut():
     return photo, damaged, mask
 
 
-def psnr(a, b) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / mse)
-
-
 def label(image: np.ndarray, text: str) -> np.ndarray:
     out = np.pad(image, ((22, 0), (2, 2), (0, 0)), constant_values=255)
     cv2.putText(out, text, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
@@ -52,11 +49,11 @@ def main():
     args = ap.parse_args()
     photo, damaged, mask = damaged_astronaut()
     columns = [label(np.repeat(mask[FACE][..., None], 3, axis=2), "mask"),
-               label(damaged[FACE], f"damaged {psnr(damaged[FACE], photo[FACE]):.1f} dB")]
+               label(damaged[FACE], f"damaged {psnr_db(damaged[FACE], photo[FACE]):.1f} dB")]
     for name, path in (("ours", args.model), ("OpenCV Telea", "opencv-telea")):
         out, faces = Inpainter.load(path).restore(damaged, mask, faces="auto")
-        print(f"{name}: {len(faces)} face(s) repaired, face PSNR {psnr(out[FACE], photo[FACE]):.2f} dB")
-        columns.append(label(out[FACE], f"{name} {psnr(out[FACE], photo[FACE]):.1f} dB"))
+        print(f"{name}: {len(faces)} face(s) repaired, face PSNR {psnr_db(out[FACE], photo[FACE]):.2f} dB")
+        columns.append(label(out[FACE], f"{name} {psnr_db(out[FACE], photo[FACE]):.1f} dB"))
     columns.append(label(photo[FACE], "original"))
     picture = np.concatenate(columns, axis=1)
     picture = cv2.resize(picture, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)

@@ -19,19 +19,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from bench_report import write_report  # noqa: E402
+from bench_report import psnr_db, write_report  # noqa: E402
 from deblur_tf.data import sharp_dataset  # noqa: E402
 from deblur_tf.degrade import Degradation  # noqa: E402
 from deblur_tf.export import calibration_faces, export_variants, representative_faces  # noqa: E402
 from deblur_tf.io import to_uint8  # noqa: E402
 from deblur_tf.inference import KerasBackend, load_backend, load_generator  # noqa: E402
 from deblur_tf.paths import shared_file  # noqa: E402
-
-
-def psnr(a, b) -> float | None:
-    """PSNR over the whole set (dB); None when identical."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return None if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
 def fmt_db(value) -> str:
@@ -82,12 +76,12 @@ def main():
             out = outputs[name] = restore_uint8(load_backend(path), faces)
             diff = np.abs(out.astype(int) - keras_out)
             rows[name] = {"max_abs_diff": int(diff.max()), "mean_abs_diff": float(diff.mean()),
-                          "psnr_vs_keras_db": psnr(out, keras_out),
+                          "psnr_vs_keras_db": psnr_db(out, keras_out),
                           "size_mb": round(sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
                                            / 1e6 if Path(path).is_dir() else Path(path).stat().st_size / 1e6, 2)}
             print(f"{name:16s} max {rows[name]['max_abs_diff']:4d}  mean {rows[name]['mean_abs_diff']:.3f}  "
                   f"PSNR {fmt_db(rows[name]['psnr_vs_keras_db'])} dB  {rows[name]['size_mb']} MB")
-    int8_vs_fp32 = psnr(outputs["tflite_int8"], outputs["tflite_fp32"])
+    int8_vs_fp32 = psnr_db(outputs["tflite_int8"], outputs["tflite_fp32"])
     print(f"int8 vs fp32 TFLite PSNR: {fmt_db(int8_vs_fp32)} dB")
     report = {"model": args.model, "faces": source, "results": rows, "int8_vs_fp32_psnr_db": int8_vs_fp32}
     write_report(report, args.out, {k: min(v["psnr_vs_keras_db"] or 99.0, 99.0) for k, v in rows.items()},

@@ -25,17 +25,15 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_faces import portraits  # noqa: E402
-from bench_report import write_report  # noqa: E402
+from bench_report import psnr_db, write_report  # noqa: E402
 
+from deblur_tf.errors import DeblurTFError  # noqa: E402
 from deblur_tf.inference import Deblurrer  # noqa: E402
 from deblur_tf.io import read_rgb  # noqa: E402
 from deblur_tf.paths import default_model_path, given_or_shipped, shared_file  # noqa: E402
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB; 99 when identical (a photo left exactly as it was)."""
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else min(99.0, 10 * np.log10(255.0**2 / mse))
+PSNR_CAP = 99.0  # a photo left exactly as it was
 
 
 def sharp_photos(limit: int) -> tuple[list[tuple[str, np.ndarray]], str]:
@@ -59,20 +57,23 @@ def main():
     models = given_or_shipped(args.model, default_model_path())
     if not models:
         raise SystemExit("error: no --model and no shipped model in exported/")
+    try:  # every model loads before the first photo: a typo fails in a second, not an hour
+        deblurrers = {model: Deblurrer.load(model) for model in models}
+    except DeblurTFError as e:
+        raise SystemExit(f"error: {e}") from None
     photos, source = sharp_photos(args.limit)
     results = {}
-    for model in models:
-        deblurrer = Deblurrer.load(model)
+    for model, deblurrer in deblurrers.items():
         whole, face, no_face, per_photo = [], [], 0, {}
         for name, image in photos:
             out, faces = deblurrer.restore(image, faces="auto")
-            whole.append(psnr(out, image))
+            whole.append(psnr_db(out, image, PSNR_CAP))
             if not faces:
                 no_face += 1
             for f in faces:
                 x0, y0, x1, y1 = (int(round(v)) for v in f.box)
                 x0, y0 = max(x0, 0), max(y0, 0)
-                face.append(psnr(out[y0:y1, x0:x1], image[y0:y1, x0:x1]))
+                face.append(psnr_db(out[y0:y1, x0:x1], image[y0:y1, x0:x1], PSNR_CAP))
             per_photo[name] = round(whole[-1], 2)
         results[model] = {"photos": len(photos), "photos_without_a_face": no_face, "faces": len(face),
                           "psnr_whole_mean_db": float(np.mean(whole)), "psnr_whole_min_db": float(np.min(whole)),
