@@ -203,7 +203,8 @@ def experiments():
                    "shake), mild, tight, loose, jpeg and sharp (do no harm), one column each; "
                    "also a real-blur grid when ../shared has Shen's 20 faces.")
 @click.option("--conditions", default=None,
-              help="With --suite: comma-separated subset of the conditions (default: all).")
+              help="With --suite: comma-separated conditions (default: the suite; also levin_centred, "
+                   "the Levin kernels without their off-centre shift).")
 @click.option("--lpips-every", default=None, type=click.IntRange(min=1),
               help="LPIPS on every N-th face only (default: 4 with --suite, else 1); PSNR and "
                    "SSIM always use every face.")
@@ -267,10 +268,11 @@ def evaluate(models, images, root, center_crop, image_size, sizes, noise, limit,
     click.echo(f"wrote {out}")
 
 
-def _choose_by_name(option: str | None, items, hint: str) -> list:
-    """The named subset (comma-separated) of ``items`` (each with a ``name``), or all of them."""
+def _choose_by_name(option: str | None, items, hint: str, default=None) -> list:
+    """The named subset (comma-separated) of ``items`` (each with a ``name``), or ``default`` (all
+    of them when None)."""
     if not option:
-        return list(items)
+        return list(items if default is None else default)
     names = [n.strip() for n in option.split(",") if n.strip()]
     known = {item.name: item for item in items}
     unknown = [n for n in names if n not in known]
@@ -284,12 +286,13 @@ def _evaluate_suite(models, images, root, limit, seed, oracles, use_lpips, condi
                     levin_kernels, out: Path):
     from tqdm import tqdm
 
-    from deblur_tf.evaluate import SUITE, evaluate_suite, oracle_baselines, save_suite, suite_gains
+    from deblur_tf.evaluate import (CONDITIONS, SUITE, evaluate_suite, oracle_baselines, save_suite,
+                                    suite_gains)
     from deblur_tf.inference import Deblurrer
     from deblur_tf.metrics import optional_lpips
     from deblur_tf.paths import shared_file
 
-    chosen = _choose_by_name(conditions, SUITE, "--conditions")
+    chosen = _choose_by_name(conditions, CONDITIONS, "--conditions", default=SUITE)
     images, root = lfw_test_split(images, root)
     paths = given_or_shipped(models, default_model_path())
     deblurrers = {Path(p).stem: Deblurrer.load(p) for p in paths}

@@ -98,3 +98,16 @@ def test_bad_kernel_arguments_raise_clear_errors():
         K.linear_motion_kernel(20, 0, size=9)
     with pytest.raises(ValueError, match="> 0"):
         K.disk_kernel(0)
+
+
+def test_an_off_centre_kernel_is_moved_whole_pixels_to_its_centre_of_mass_and_kept_whole():
+    kernel = np.zeros((7, 7), np.float32)
+    kernel[0, 6], kernel[1, 5] = 0.75, 0.25   # mass 2.75 px up and right of the centre
+    centred = K.centre_of_mass_centred(kernel)
+    n = centred.shape[0]
+    assert n % 2 == 1 and n >= 7 and np.isclose(centred.sum(), 1.0)
+    yy, xx = np.mgrid[:n, :n]
+    assert abs((centred * yy).sum() - (n - 1) / 2) <= 0.5 and abs((centred * xx).sum() - (n - 1) / 2) <= 0.5
+    assert sorted(centred[centred > 0].tolist()) == [0.25, 0.75]   # moved, not resampled
+    symmetric = K.disk_kernel(2.0)
+    np.testing.assert_array_equal(K.centre_of_mass_centred(symmetric), symmetric)

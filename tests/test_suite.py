@@ -62,3 +62,18 @@ def test_suite_through_the_cli_writes_json_markdown_and_plot(image_folder, levin
     bad = CliRunner().invoke(cli, ["evaluate", "--suite", "--conditions", "shen,blurry", "-o",
                                    str(tmp_path / "x.json")])
     assert bad.exit_code != 0 and "blurry" in bad.output
+
+
+def test_levin_centred_removes_the_shift_of_an_off_centre_kernel(image_folder, tmp_path):
+    """A kernel that only moves the image (a delta 3 px off-centre): 'levin' scores the moved face,
+    'levin_centred' the face itself (only the σ 0.01 noise is left)."""
+    from deblur_tf.evaluate import CONDITIONS
+    delta = np.zeros((9, 9), np.float32)
+    delta[1, 7] = 1.0
+    path = tmp_path / "shift.npz"
+    np.savez(path, levin1=delta)
+    conds = [c for c in CONDITIONS if c.name in ("levin", "levin_centred")]
+    results = evaluate_suite({"identity": lambda x: x}, image_folder, conditions=conds, levin_path=path,
+                             image_size=32, limit=3)["conditions"]
+    moved, centred = (results[n]["methods"]["blurred"]["psnr"] for n in ("levin", "levin_centred"))
+    assert centred > 38 and moved < centred - 5

@@ -272,6 +272,21 @@ def compose_kernels(a: np.ndarray, b: np.ndarray, max_size: int | None = None) -
     return _normalise(k)
 
 
+def centre_of_mass_centred(kernel: np.ndarray) -> np.ndarray:
+    """The kernel moved by whole pixels so its centre of mass is within half a pixel of its centre,
+    zero-padded (still square and odd) so nothing is cut off. Blurring with a kernel whose mass sits
+    off-centre also translates the image; the generated kernels here are centred by construction,
+    measured ones (e.g. Levin et al.'s) need not be."""
+    k = np.asarray(kernel, np.float32)
+    n = k.shape[0]
+    yy, xx = np.mgrid[:n, :n]
+    total = float(k.sum())
+    dy = int(round(float((k * yy).sum()) / total - (n - 1) / 2))
+    dx = int(round(float((k * xx).sum()) / total - (n - 1) / 2))
+    margin = max(abs(dy), abs(dx))
+    return np.roll(np.pad(k, margin), (-dy, -dx), axis=(0, 1))
+
+
 def pad_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
     """Zero-pad an odd kernel to a larger odd size, keeping it centred."""
     size = _check_size(size)
