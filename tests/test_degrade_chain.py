@@ -105,6 +105,7 @@ def test_damage_runs_inside_a_tf_data_pipeline():
     ([{"op": "rescale", "factor": [0.5, 2]}], "rescale.factor"),
     ([{"op": "blur"}, {"op": "clean"}], "first step"),
     ([{"op": "jpeg", "p": 1.5}], "p must be in"),
+    ([{"op": "blur", "per_sample": True, "kernels": [{"type": "dwell_shake", "drift": [0, 1]}]}], "must be > 0"),
 ])
 def test_bad_chain_configs_are_rejected(steps, match):
     with pytest.raises(DegradationConfigError, match=match):
@@ -112,8 +113,8 @@ def test_bad_chain_configs_are_rejected(steps, match):
 
 
 ROBUST_KERNELS = [{"type": t, "weight": 1.0} for t in
-                  ("identity", "trajectory", "spline", "shake_defocus", "motion", "disk", "gaussian",
-                   "anisotropic_gaussian")]
+                  ("identity", "trajectory", "spline", "dwell_shake", "shake_defocus", "motion", "disk",
+                   "gaussian", "anisotropic_gaussian")]
 
 
 def test_per_sample_kernels_are_fresh_deterministic_and_normalised():

@@ -23,6 +23,7 @@ def all_kernels():
     yield from (K.gaussian_kernel(s) for s in (0.4, 2.0))
     yield from K.trajectory_kernels(13, 4, rng)
     yield from K.trajectory_kernels(27, 4, rng)
+    yield from (K.dwell_shake_kernel(rng, size) for size in (5, 13, 27, 31))
 
 
 def test_every_kernel_is_non_negative_odd_and_sums_to_one():
@@ -111,3 +112,20 @@ def test_an_off_centre_kernel_is_moved_whole_pixels_to_its_centre_of_mass_and_ke
     assert sorted(centred[centred > 0].tolist()) == [0.25, 0.75]   # moved, not resampled
     symmetric = K.disk_kernel(2.0)
     np.testing.assert_array_equal(K.centre_of_mass_centred(symmetric), symmetric)
+
+
+def test_dwell_shake_kernels_are_centred_span_their_support_and_are_bright_where_the_camera_slows():
+    rng = np.random.default_rng(2)
+    for size in (13, 27):
+        kernel = K.dwell_shake_kernel(rng, size)
+        (cx, cy), _ = moments(kernel)
+        c = (size - 1) / 2
+        assert (cx, cy) == pytest.approx((c, c), abs=0.05)
+        ys, xs = np.nonzero(kernel > 1e-6)
+        assert (size - 1) / 2 - 1 <= max(np.abs(xs - c).max(), np.abs(ys - c).max()) <= (size - 1) / 2
+
+    def peakiness(drift):  # brightest pixel over the mean of the lit ones, averaged over kernels
+        ks = [K.dwell_shake_kernel(rng, 27, drift=(drift, drift)) for _ in range(30)]
+        return np.mean([k.max() / k[k > 1e-4].mean() for k in ks])
+    # Steady drift is a nearly uniform stroke; a wobbling hand slows, turns and leaves bright spots.
+    assert peakiness(0.05) > 1.5 * peakiness(50.0)

@@ -87,6 +87,8 @@ _KERNEL_DEFAULTS = {
     "identity": {},
     "trajectory": {"sizes": list(K.LITERATURE_KERNEL_SIZES), "exposure": [0.5, 1.0]},
     "spline": {"sizes": list(range(5, 32, 2)), "points": 6},
+    # Sampled in time, so the kernel is bright where the camera slowed down (K.dwell_shake_kernel).
+    "dwell_shake": {"sizes": list(range(5, 32, 2)), "drift": [0.05, 5.0], "cutoff": [0.5, 4.0]},
     "motion": {"length": [5, 25], "angle": [0, 180]},
     "disk": {"radius": [1, 4]},
     "gaussian": {"sigma": [0.5, 3.0]},
@@ -114,6 +116,12 @@ def draw_kernel(kind: str, spec: dict, rng: np.random.Generator) -> tuple[np.nda
         disk = K.disk_kernel(rng.uniform(*_range(spec["radius"], "shake_defocus.radius")))
         k = K.compose_kernels(shake, disk, int(spec["max_size"]))
         return k, k.shape[0]
+    if kind == "dwell_shake":
+        size = int(rng.choice([int(s) for s in spec["sizes"]]))
+        drift, cutoff = _range(spec["drift"], "dwell_shake.drift"), _range(spec["cutoff"], "dwell_shake.cutoff")
+        if min(drift + cutoff) <= 0:  # both are drawn log-uniformly
+            raise DegradationConfigError(f"dwell_shake: drift and cutoff must be > 0, got {drift}, {cutoff}")
+        return K.dwell_shake_kernel(rng, size, drift, cutoff), size
     if kind == "motion":
         k = K.linear_motion_kernel(rng.uniform(*_range(spec["length"], "motion.length")),
                                    rng.uniform(*_range(spec["angle"], "motion.angle")))

@@ -245,6 +245,34 @@ def spline_kernel(rng: np.random.Generator, size: int, points: int = 6) -> np.nd
     return _path_to_kernel(path, size, weights)
 
 
+def dwell_shake_kernel(rng: np.random.Generator, size: int, drift: tuple[float, float] = (0.05, 5.0),
+                       cutoff: tuple[float, float] = (0.5, 4.0), samples: int = 1024) -> np.ndarray:
+    """Camera shake sampled uniformly in *time*: the kernel is how long the image stays at each
+    offset during the exposure (the point-spread function is the time integral of a moving point),
+    so where the camera slows down — at a turn, at the start or end of a jerk — the kernel has a
+    bright spot, and where it moves fast only a faint stroke.
+
+    The Boracchi–Foi walk moves at constant speed (uniform brightness) and the spline kernel
+    paints random brightness on its curve; here brightness follows from the motion. The motion is
+    a hand's: a steady drift plus a smooth random wobble. The wobble's velocity is Gaussian noise
+    low-passed at ``cutoff`` cycles per exposure (drawn log-uniformly: from one slow swing to a
+    few tremor cycles); the drift speed, in units of the wobble's RMS speed, is drawn
+    log-uniformly from ``drift`` (from pure wobble to nearly straight motion blur). Centred on its
+    centre of mass and scaled to span ``size``, like the other shake kernels.
+    """
+    size = _check_size(size)
+    if size == 1:
+        return np.ones((1, 1), np.float32)
+    fc = np.exp(rng.uniform(*np.log(cutoff)))
+    f = np.fft.rfftfreq(samples, 1.0 / samples)  # cycles per exposure
+    spectrum = np.fft.rfft(rng.standard_normal((samples, 2)), axis=0) / np.sqrt(1 + (f / fc) ** 4)[:, None]
+    wobble = np.fft.irfft(spectrum, n=samples, axis=0)
+    wobble /= max(float(np.sqrt(np.mean(np.sum(wobble**2, axis=1)))), 1e-12)
+    angle = rng.uniform(0, 2 * np.pi)
+    velocity = wobble + np.exp(rng.uniform(*np.log(drift))) * np.array([np.cos(angle), np.sin(angle)])
+    return _path_to_kernel(np.cumsum(velocity, axis=0), size)
+
+
 def anisotropic_gaussian_kernel(sigma_x: float, sigma_y: float, angle_deg: float,
                                 size: int | None = None) -> np.ndarray:
     """Gaussian with standard deviations ``sigma_x`` / ``sigma_y`` along axes rotated by ``angle``."""
