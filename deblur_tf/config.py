@@ -419,6 +419,35 @@ def lfw_robust_nafnet() -> ExperimentConfig:
     return _robust("nafnet_compact", 120000)
 
 
+def _with_dwell_shake(degradations: list[dict]) -> list[dict]:
+    """The robust chain with time-sampled shake (``dwell_shake``) taking a sixth of the shake
+    kernels' share from the constant-speed walk and the splines."""
+    out = [dict(d) for d in degradations]
+    blur = next(d for d in out if d["op"] == "blur")
+    kernels = [dict(k) for k in blur["kernels"]]
+    for k in kernels:
+        if k["type"] in ("trajectory", "spline"):
+            k["weight"] = round(k["weight"] * 5 / 6, 4)
+    kernels.insert(3, {"type": "dwell_shake", "sizes": list(range(5, 32, 2)), "weight": 0.08})
+    blur["kernels"] = kernels
+    return out
+
+
+@register_experiment("lfw_robust_nafnet_ft")
+def lfw_robust_nafnet_ft() -> ExperimentConfig:
+    """Fine-tune a lfw_robust_nafnet generator (train.init_generator; the shipped one by default
+    in the docs) with a new learning-rate cycle: the robust distribution plus dwell_shake kernels,
+    L1 + 2 x frequency L1 + 0.01 perceptual, lr 1.5e-4 decaying to 0 over the last 60 % of
+    5,000 steps, fresh samples (data.seed 1)."""
+    cfg = _robust("nafnet_compact", 5000)
+    cfg.data.degradations = _with_dwell_shake(cfg.data.degradations)
+    cfg.data.seed = 1
+    cfg.loss = LossConfig(adversarial="none", frequency_weight=2.0)
+    cfg.optim = dataclasses.replace(cfg.optim, g_learning_rate=1.5e-4, decay_start_fraction=0.6)
+    cfg.train = dataclasses.replace(cfg.train, keep_checkpoints=3)
+    return cfg
+
+
 @register_experiment("lfw_robust_nafnet_wgan")
 def lfw_robust_nafnet_wgan() -> ExperimentConfig:
     """v2 adversarial stage: WGAN-GP fine-tune of a lfw_robust_nafnet generator
