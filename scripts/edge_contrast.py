@@ -70,9 +70,11 @@ def shaken_val_faces(count: int, seed: int = 5):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", nargs="+")
-    ap.add_argument("--faces", type=int, default=40, help="LFW val faces for the synthetic part")
+    ap.add_argument("--faces", type=int, default=40, help="LFW val faces for the synthetic part (>= 1)")
     ap.add_argument("--out", default="scripts/results/edge_contrast.json")
     args = ap.parse_args()
+    if args.faces < 1:
+        ap.error(f"--faces must be at least 1, got {args.faces}")
     try:
         deblurrers = {m: Deblurrer.load(m) for m in args.model}
     except DeblurTFError as e:
