@@ -170,6 +170,28 @@ def extract(run_dir, step, output, overwrite):
 
 
 @cli.command()
+@click.argument("content_model", type=click.Path(exists=True, dir_okay=False))
+@click.argument("adversarial_model", type=click.Path(exists=True, dir_okay=False))
+@click.option("--alpha", type=click.FloatRange(0, 1), required=True,
+              help="Weight of ADVERSARIAL_MODEL: 0 gives CONTENT_MODEL, 1 ADVERSARIAL_MODEL.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The .keras file to write.")
+@click.option("--overwrite", is_flag=True)
+def interpolate(content_model, adversarial_model, alpha, output, overwrite):
+    """Blend two generators of one architecture weight by weight (network interpolation): e.g. a
+    content-only run and its adversarial fine-tune, for a chosen fidelity / sharpness trade-off."""
+    from deblur_tf.inference import load_keras_model
+    from deblur_tf.io import OutputError, atomic_path, check_output
+    from deblur_tf.train import interpolate_generators
+    if not output.endswith(".keras"):
+        raise OutputError(f"the output must end in .keras, got {output}")
+    check_output(output, [content_model, adversarial_model], overwrite)
+    mixed = interpolate_generators(load_keras_model(content_model), load_keras_model(adversarial_model), alpha)
+    with atomic_path(output) as tmp:
+        mixed.save(tmp)
+    click.echo(f"wrote {output} ({1 - alpha:g} × {content_model} + {alpha:g} × {adversarial_model})")
+
+
+@cli.command()
 def experiments():
     """List the registered experiments."""
     from deblur_tf.config import EXPERIMENTS

@@ -148,6 +148,23 @@ def float32_generator(generator: keras.Model) -> keras.Model:
     return clone
 
 
+def interpolate_generators(a: keras.Model, b: keras.Model, alpha: float) -> keras.Model:
+    """Network interpolation (Wang et al. 2018, ESRGAN): a copy of ``a`` whose every weight is
+    ``(1 - alpha) * a + alpha * b``. With ``a`` a content-only (PSNR) generator and ``b`` its own
+    adversarial fine-tune, ``alpha`` trades fidelity for sharpness smoothly — usually better than
+    stopping the fine-tune early, because both ends are trained to convergence."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
+    config_a, config_b = ([(w.path, tuple(w.shape)) for w in m.weights] for m in (a, b))
+    if type(a) is not type(b) or config_a != config_b:
+        raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(config_a)} weights and a "
+                         f"{type(b).__name__} with {len(config_b)}: the two must be the same "
+                         "architecture with the same arguments (e.g. a run and its fine-tune)")
+    mixed = type(a).from_config(a.get_config())
+    mixed.set_weights([(1.0 - alpha) * wa + alpha * wb for wa, wb in zip(a.get_weights(), b.get_weights())])
+    return float32_generator(mixed)
+
+
 def _finite(logs: dict | None) -> bool:
     return all(np.isfinite(float(v)) for v in (logs or {}).values())
 

@@ -508,6 +508,35 @@ def test_extract_takes_the_latest_checkpoint_by_default(runner, tiny_run, tmp_pa
                        "no checkpoint at step 3")
 
 
+def test_interpolate_blends_two_generators_weight_by_weight(runner, tmp_path):
+    import keras
+    from deblur_tf.models import build_generator
+    tiny = dict(width=4, encoder_blocks=[1], middle_blocks=1, decoder_blocks=[1], attention_window=3)
+    keras.utils.set_random_seed(0)
+    a, b = build_generator("nafnet", **tiny), build_generator("nafnet", **tiny)
+    a.save(tmp_path / "a.keras")
+    b.save(tmp_path / "b.keras")
+    for alpha in (0.0, 0.25, 1.0):
+        out = tmp_path / f"mix{alpha}.keras"
+        result = runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                                     "--alpha", str(alpha), "-o", str(out)])
+        assert result.exit_code == 0, result.stderr
+        for m, wa, wb in zip(keras.saving.load_model(out).get_weights(), a.get_weights(), b.get_weights()):
+            np.testing.assert_allclose(m, (1 - alpha) * wa + alpha * wb, atol=1e-7)
+    # Another architecture (or other arguments), an alpha outside [0, 1], an output that is an input.
+    build_generator("nafnet", **{**tiny, "width": 8}).save(tmp_path / "wide.keras")
+    assert_clean_error(runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "wide.keras"),
+                                           "--alpha", "0.5", "-o", str(tmp_path / "x.keras")]),
+                       "same architecture")
+    assert not (tmp_path / "x.keras").exists()
+    assert runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                               "--alpha", "1.5", "-o", str(tmp_path / "x.keras")]).exit_code == 2
+    stamp = (tmp_path / "a.keras").stat().st_mtime_ns
+    assert_clean_error(runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                                           "--alpha", "0.5", "-o", str(tmp_path / "a.keras"), "--overwrite"]))
+    assert (tmp_path / "a.keras").stat().st_mtime_ns == stamp
+
+
 def test_train_from_a_config_file_and_evaluate_options(runner, image_folder, tiny_run, tmp_path):
     config = tmp_path / "run.yaml"
     config.write_text(f"data: {{train: {image_folder}, image_size: 16, batch_size: 2,"
