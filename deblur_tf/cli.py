@@ -151,6 +151,18 @@ def train(experiment, config_path, overrides, run_dir, strategy, cpu_devices):
         sys.exit(128 + result.stopped_by_signal)
 
 
+@contextlib.contextmanager
+def _keras_output(output: str, inputs: list, overwrite: bool):
+    """Check a .keras output before any work (suffix, collisions with the inputs, --overwrite),
+    then yield a temporary path that becomes ``output`` only if the block succeeds."""
+    from deblur_tf.io import OutputError, atomic_path, check_output
+    if not output.endswith(".keras"):
+        raise OutputError(f"the output must end in .keras, got {output}")
+    check_output(output, inputs, overwrite)
+    with atomic_path(output) as tmp:
+        yield tmp
+
+
 @cli.command("extract")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--step", type=int, default=None, help="Checkpoint step (default: the latest).")
@@ -158,14 +170,9 @@ def train(experiment, config_path, overrides, run_dir, strategy, cpu_devices):
 @click.option("--overwrite", is_flag=True)
 def extract(run_dir, step, output, overwrite):
     """Write a run's generator at one of its checkpoints as a .keras file."""
-    from deblur_tf.io import OutputError, atomic_path, check_output
     from deblur_tf.runs import generator_from_checkpoint
-    if not output.endswith(".keras"):
-        raise OutputError(f"the output must end in .keras, got {output}")
-    check_output(output, [], overwrite)
-    generator = generator_from_checkpoint(run_dir, step)
-    with atomic_path(output) as tmp:
-        generator.save(tmp)
+    with _keras_output(output, [], overwrite) as tmp:
+        generator_from_checkpoint(run_dir, step).save(tmp)
     click.echo(f"wrote {output}")
 
 
@@ -180,14 +187,10 @@ def interpolate(content_model, adversarial_model, alpha, output, overwrite):
     """Blend two generators of one architecture weight by weight (network interpolation): e.g. a
     content-only run and its adversarial fine-tune, for a chosen fidelity / sharpness trade-off."""
     from deblur_tf.inference import load_keras_model
-    from deblur_tf.io import OutputError, atomic_path, check_output
     from deblur_tf.train import interpolate_generators
-    if not output.endswith(".keras"):
-        raise OutputError(f"the output must end in .keras, got {output}")
-    check_output(output, [content_model, adversarial_model], overwrite)
-    mixed = interpolate_generators(load_keras_model(content_model), load_keras_model(adversarial_model), alpha)
-    with atomic_path(output) as tmp:
-        mixed.save(tmp)
+    with _keras_output(output, [content_model, adversarial_model], overwrite) as tmp:
+        interpolate_generators(load_keras_model(content_model), load_keras_model(adversarial_model),
+                               alpha).save(tmp)
     click.echo(f"wrote {output} ({1 - alpha:g} × {content_model} + {alpha:g} × {adversarial_model})")
 
 

@@ -155,11 +155,11 @@ def interpolate_generators(a: keras.Model, b: keras.Model, alpha: float) -> kera
     stopping the fine-tune early, because both ends are trained to convergence."""
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
-    config_a, config_b = ([(w.path, tuple(w.shape)) for w in m.weights] for m in (a, b))
-    if type(a) is not type(b) or config_a != config_b:
-        raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(config_a)} weights and a "
-                         f"{type(b).__name__} with {len(config_b)}: the two must be the same "
-                         "architecture with the same arguments (e.g. a run and its fine-tune)")
+    shapes_a, shapes_b = ([(w.path, tuple(w.shape)) for w in m.weights] for m in (a, b))
+    if type(a) is not type(b) or shapes_a != shapes_b:
+        raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(shapes_a)} weights and a "
+                          f"{type(b).__name__} with {len(shapes_b)}: the two must be the same "
+                          "architecture with the same arguments (e.g. a run and its fine-tune)")
     mixed = type(a).from_config(a.get_config())
     mixed.set_weights([(1.0 - alpha) * wa + alpha * wb for wa, wb in zip(a.get_weights(), b.get_weights())])
     return float32_generator(mixed)
