@@ -155,7 +155,9 @@ def interpolate_generators(a: keras.Model, b: keras.Model, alpha: float) -> kera
     stopping the fine-tune early, because both ends are trained to convergence."""
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
-    shapes_a, shapes_b = ([(w.path, tuple(w.shape)) for w in m.weights] for m in (a, b))
+    # Shapes in order, not weight paths: auto-named layers (conv2d_3, ...) differ between two
+    # copies of one architecture built in the same process.
+    shapes_a, shapes_b = ([tuple(w.shape) for w in m.weights] for m in (a, b))
     if type(a) is not type(b) or shapes_a != shapes_b:
         raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(shapes_a)} weights and a "
                           f"{type(b).__name__} with {len(shapes_b)}: the two must be the same "
