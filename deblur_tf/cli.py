@@ -181,17 +181,23 @@ def extract(run_dir, step, output, overwrite):
 @click.argument("adversarial_model", type=click.Path(exists=True, dir_okay=False))
 @click.option("--alpha", type=click.FloatRange(0, 1), required=True,
               help="Weight of ADVERSARIAL_MODEL: 0 gives CONTENT_MODEL, 1 ADVERSARIAL_MODEL.")
+@click.option("--base", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The generator ADVERSARIAL_MODEL was fine-tuned from, when CONTENT_MODEL was "
+                   "trained further from it: writes CONTENT + alpha x (ADVERSARIAL - BASE).")
 @click.option("-o", "--output", required=True, type=click.Path(), help="The .keras file to write.")
 @click.option("--overwrite", is_flag=True)
-def interpolate(content_model, adversarial_model, alpha, output, overwrite):
+def interpolate(content_model, adversarial_model, alpha, base, output, overwrite):
     """Blend two generators of one architecture weight by weight (network interpolation): e.g. a
     content-only run and its adversarial fine-tune, for a chosen fidelity / sharpness trade-off."""
     from deblur_tf.inference import load_keras_model
     from deblur_tf.train import interpolate_generators
-    with _keras_output(output, [content_model, adversarial_model], overwrite) as tmp:
+    inputs = [content_model, adversarial_model] + ([base] if base else [])
+    with _keras_output(output, inputs, overwrite) as tmp:
         interpolate_generators(load_keras_model(content_model), load_keras_model(adversarial_model),
-                               alpha).save(tmp)
-    click.echo(f"wrote {output} ({1 - alpha:g} × {content_model} + {alpha:g} × {adversarial_model})")
+                               alpha, load_keras_model(base) if base else None).save(tmp)
+    formula = (f"{content_model} + {alpha:g} × ({adversarial_model} − {base})" if base else
+               f"{1 - alpha:g} × {content_model} + {alpha:g} × {adversarial_model}")
+    click.echo(f"wrote {output} ({formula})")
 
 
 @cli.command()

@@ -148,22 +148,35 @@ def float32_generator(generator: keras.Model) -> keras.Model:
     return clone
 
 
-def interpolate_generators(a: keras.Model, b: keras.Model, alpha: float) -> keras.Model:
+def interpolate_generators(a: keras.Model, b: keras.Model, alpha: float,
+                           base: keras.Model | None = None) -> keras.Model:
     """Network interpolation (Wang et al. 2018, ESRGAN): a copy of ``a`` whose every weight is
     ``(1 - alpha) * a + alpha * b``. With ``a`` a content-only (PSNR) generator and ``b`` its own
     adversarial fine-tune, ``alpha`` trades fidelity for sharpness smoothly — usually better than
-    stopping the fine-tune early, because both ends are trained to convergence."""
+    stopping the fine-tune early, because both ends are trained to convergence.
+
+    With ``base`` (the generator ``b`` was fine-tuned from), ``a + alpha * (b - base)`` instead:
+    the adversarial stage's change added to ``a``, a content model trained further from ``base``
+    after ``b`` branched off (without ``base`` the blend would pull ``a`` back towards it). With
+    ``base`` = ``a`` the two are the same."""
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be in [0, 1], got {alpha}")
+    models = [a, b] + ([base] if base is not None else [])
     # Shapes in order, not weight paths: auto-named layers (conv2d_3, ...) differ between two
     # copies of one architecture built in the same process.
-    shapes_a, shapes_b = ([tuple(w.shape) for w in m.weights] for m in (a, b))
-    if type(a) is not type(b) or shapes_a != shapes_b:
-        raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(shapes_a)} weights and a "
-                          f"{type(b).__name__} with {len(shapes_b)}: the two must be the same "
-                          "architecture with the same arguments (e.g. a run and its fine-tune)")
+    shapes = [[tuple(w.shape) for w in m.weights] for m in models]
+    for m, s in zip(models[1:], shapes[1:]):
+        if type(m) is not type(a) or s != shapes[0]:
+            raise ConfigError(f"cannot interpolate a {type(a).__name__} with {len(shapes[0])} weights and a "
+                              f"{type(m).__name__} with {len(s)}: they must be the same "
+                              "architecture with the same arguments (e.g. a run and its fine-tune)")
+    wa, wb = a.get_weights(), b.get_weights()
+    if base is None:
+        weights = [(1.0 - alpha) * x + alpha * y for x, y in zip(wa, wb)]
+    else:
+        weights = [x + alpha * (y - s) for x, y, s in zip(wa, wb, base.get_weights())]
     mixed = type(a).from_config(a.get_config())
-    mixed.set_weights([(1.0 - alpha) * wa + alpha * wb for wa, wb in zip(a.get_weights(), b.get_weights())])
+    mixed.set_weights(weights)
     return float32_generator(mixed)
 
 

@@ -523,8 +523,21 @@ def test_interpolate_blends_two_generators_weight_by_weight(runner, tmp_path):
         assert result.exit_code == 0, result.stderr
         for m, wa, wb in zip(keras.saving.load_model(out).get_weights(), a.get_weights(), b.get_weights()):
             np.testing.assert_allclose(m, (1 - alpha) * wa + alpha * wb, atol=1e-7)
-    # Another architecture (or other arguments), an alpha outside [0, 1], an output that is an input.
+    # --base: the adversarial change (b - base) added to a, here with base = c.
+    build_generator("nafnet", **tiny).save(tmp_path / "c.keras")
+    c = keras.saving.load_model(tmp_path / "c.keras")
+    result = runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"), "--base",
+                                 str(tmp_path / "c.keras"), "--alpha", "0.5", "-o", str(tmp_path / "delta.keras")])
+    assert result.exit_code == 0, result.stderr
+    for m, wa, wb, wc in zip(keras.saving.load_model(tmp_path / "delta.keras").get_weights(), a.get_weights(),
+                             b.get_weights(), c.get_weights()):
+        np.testing.assert_allclose(m, wa + 0.5 * (wb - wc), atol=1e-6)
+    # Another architecture (or other arguments), as either model or as the base; an alpha outside
+    # [0, 1]; an output that is an input.
     build_generator("nafnet", **{**tiny, "width": 8}).save(tmp_path / "wide.keras")
+    assert_clean_error(runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "b.keras"),
+                                           "--base", str(tmp_path / "wide.keras"), "--alpha", "0.5",
+                                           "-o", str(tmp_path / "x.keras")]), "same architecture")
     assert_clean_error(runner.invoke(cli, ["interpolate", str(tmp_path / "a.keras"), str(tmp_path / "wide.keras"),
                                            "--alpha", "0.5", "-o", str(tmp_path / "x.keras")]),
                        "same architecture")
