@@ -400,7 +400,7 @@ INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 3
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile), feathered (default: 160, or a "
+              help="Overlap between tiles (px, under half the tile), feathered (default: 192, or a "
                    "quarter of a --tile too small for it: enough context for the whole-image pixels).")
 @click.option("--compare", is_flag=True, help="Write input | output side by side.")
 @click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
@@ -630,7 +630,7 @@ def _tile_progress(label: str, enabled: bool):
 @click.option("--tile", default=512, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile; default: 160, or a quarter of a "
+              help="Overlap between tiles (px, under half the tile; default: 192, or a quarter of a "
                    "--tile too small for it).")
 @click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
               help="Refuse images with more pixels (decompression-bomb guard).")

@@ -19,11 +19,12 @@ from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.io import to_uint8
 
 DEFAULT_TILE = 512
-# Tiles share 160 px, feathered: enough context that the shipped NAFNet (no whole-image statistic,
+# Tiles share 192 px, feathered: enough context that the shipped NAFNet (no whole-image statistic,
 # but a receptive field of hundreds of px through its 1/16-resolution blocks) gives the whole-image
 # pixels within 1 grey level on a 1024² photo; 32 px left up to 31 grey levels
-# (scripts/results/bench_inference.json). It costs ~1.5x the tiles on a 4000 px photo.
-DEFAULT_OVERLAP = 160
+# (scripts/results/bench_inference.json), and 160 px up to 2 for some of its fine-tunes. It costs
+# ~1.7x the tiles of 32 px on a 4000 x 3000 photo (108 vs 63; 160 px: 99).
+DEFAULT_OVERLAP = 192
 FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
 
 

@@ -45,7 +45,7 @@ def test_the_savedmodel_records_how_it_was_trained():
 
 def test_tiling_the_shipped_model_gives_the_whole_image_pixels():
     """No instance norm or other whole-image statistic: a 1024² photo restored in the default
-    tiles (512 px, 160 px feathered overlap) matches the one-pass output within 1 grey level.
+    tiles (512 px, 192 px feathered overlap) matches the one-pass output within 1 grey level.
     Control: tiles sharing only 32 px do not (the receptive field reaches further)."""
     import cv2
     import skimage.data
