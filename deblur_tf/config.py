@@ -103,6 +103,10 @@ class TrainConfig:
     # With init_generator: the step it was taken at, so the learning-rate schedule and the data
     # go on from there (resuming from a committed generator without the optimizer state).
     init_step: int = 0
+    # init_generator is a smaller model of the same family (e.g. nafnet_compact for
+    # nafnet_compact_deep): copy the layers both have, by name; the new layers keep their
+    # initialisation. NAFNet blocks start as the identity, so the grown model starts as the old one.
+    init_grow: bool = False
     # bfloat16 compute (float32 weights, skip path and losses): ~2.3x faster on CPUs with AMX /
     # AVX512-BF16. Checkpoints are float32 either way, so a run may switch on resume; the exported
     # generator.keras is always float32.
@@ -445,6 +449,17 @@ def lfw_robust_nafnet_ft() -> ExperimentConfig:
     cfg.loss = LossConfig(adversarial="none", frequency_weight=2.0)
     cfg.optim = dataclasses.replace(cfg.optim, g_learning_rate=1.5e-4, decay_start_fraction=0.6)
     cfg.train = dataclasses.replace(cfg.train, keep_checkpoints=3)
+    return cfg
+
+
+@register_experiment("lfw_robust_nafnet_deep")
+def lfw_robust_nafnet_deep() -> ExperimentConfig:
+    """lfw_robust_nafnet_ft's recipe for nafnet_compact_deep, grown from a trained nafnet_compact
+    (train.init_generator; train.init_grow is on): the four new middle blocks start as the
+    identity, so training starts from the smaller model's output, not from scratch."""
+    cfg = lfw_robust_nafnet_ft()
+    cfg.model = dataclasses.replace(cfg.model, generator="nafnet_compact_deep")
+    cfg.train = dataclasses.replace(cfg.train, init_grow=True)
     return cfg
 
 

@@ -118,8 +118,10 @@ def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
     return gan
 
 
-def load_generator_weights(generator: keras.Model, source: str) -> None:
-    """Warm start from a ``.keras`` generator file or a run folder (its generator.keras/checkpoint)."""
+def load_generator_weights(generator: keras.Model, source: str, grow: bool = False) -> list[str] | None:
+    """Warm start from a ``.keras`` generator file or a run folder (its generator.keras/checkpoint).
+    With ``grow``, from a smaller model of the same family (see grow_generator_weights): returns the
+    names of the layers it did not have."""
     path = Path(source).expanduser()
     if path.is_dir():
         folder = RunFolder(path)
@@ -129,12 +131,45 @@ def load_generator_weights(generator: keras.Model, source: str) -> None:
             latest = folder.latest_checkpoint()
             if latest is None:
                 raise TrainingError(f"no generator.keras or checkpoint in {path}")
+            if grow:
+                raise TrainingError(f"train.init_grow needs a .keras generator, and {path} has only "
+                                    "checkpoints: export one first (deblur-tf extract)")
             tf.train.Checkpoint(generator=generator).restore(latest).expect_partial()
             return
     if not path.is_file():
         raise TrainingError(f"init_generator not found: {source}")
     loaded = keras.saving.load_model(str(path), compile=False)
+    if grow:
+        return grow_generator_weights(generator, loaded)
+    if [tuple(w.shape) for w in loaded.weights] != [tuple(w.shape) for w in generator.weights]:
+        raise TrainingError(f"init_generator {source} is not this run's architecture "
+                            f"({len(loaded.weights)} vs {len(generator.weights)} weights); to start "
+                            "a larger model of the same family from it, set train.init_grow=true")
     generator.set_weights(loaded.get_weights())
+
+
+def grow_generator_weights(generator: keras.Model, smaller: keras.Model) -> list[str]:
+    """Copy every weighted layer of ``smaller`` into the layer of the same name in ``generator``
+    (function-preserving growth: Net2Net, Chen et al. 2016). Returns the names of the layers
+    ``smaller`` lacks, which keep their initialisation; in a NAFNet those are whole blocks whose
+    residual scales start at 0, so the grown model computes exactly what ``smaller`` did."""
+    target = {layer.name: layer for layer in generator.layers if layer.weights}
+    for layer in smaller.layers:
+        if not layer.weights:
+            continue
+        if layer.name not in target:
+            raise TrainingError(f"cannot grow from this model: its layer {layer.name!r} is not in the "
+                                "new architecture (growing only adds layers)")
+        into = target.pop(layer.name)
+        old, new = [tuple(w.shape) for w in layer.weights], [tuple(w.shape) for w in into.weights]
+        if old != new:
+            raise TrainingError(f"cannot grow from this model: layer {layer.name!r} has weights "
+                                f"{old} there and {new} here (growing keeps every old layer's shape)")
+        into.set_weights(layer.get_weights())
+    new = sorted(target)
+    print(f"grown: {len(new)} new layers"
+          + (f" ({', '.join(new[:4])}{', ...' if len(new) > 4 else ''})" if new else ""))
+    return new
 
 
 def float32_generator(generator: keras.Model) -> keras.Model:
@@ -398,7 +433,7 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         # into an adversarial run has no critic: start it fresh (expect_partial).
         ckpt.restore(latest).expect_partial()
     elif cfg.train.init_generator:
-        load_generator_weights(gan.generator, cfg.train.init_generator)
+        load_generator_weights(gan.generator, cfg.train.init_generator, grow=cfg.train.init_grow)
         if cfg.train.init_step:
             # Continue the schedule of the run the generator came from (e.g. a committed
             # checkpoint after a machine change); the optimizer moments start afresh.

@@ -1,4 +1,5 @@
-"""Inference latency per backend and size (median of repeats after warm-up, 2 threads).
+"""Inference latency per backend and size (median of repeats after warm-up, 2 threads; several
+models are timed round-robin, one call of each in turn, so load changes hit them alike).
 
     python scripts/bench_inference.py exported/deblur_tf_face.keras checkpoints/v1/deblur_tf_face_v1.keras \
         --out scripts/results/bench_inference.json
@@ -7,7 +8,7 @@ Backends: Keras eager (model(x) each call), Keras tf.function, SavedModel, TFLit
 dynamic / int8 (LiteRT). Sizes 128², 256², 512², and a 1024² photo restored in 512 px tiles
 (overlap ``DEFAULT_OVERLAP``), and tiled vs whole-image pixels there. Prints each backend's speed-up
 over Keras eager and, with several models, each one's time relative to the first, all measured in
-this one run.
+this one run, interleaved.
 """
 
 from __future__ import annotations
@@ -43,42 +44,60 @@ class EagerBackend:
         return self.generator(tf.constant(x), training=False).numpy()
 
 
-def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
+def interleaved_median_seconds(fns: list, repeats: int, warmup: int = 2) -> list[float]:
+    """Median seconds of each function, timed round-robin (one call of each per round): a change
+    in the machine's load during the run hits every model alike, so their ratios stay fair."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
+        for fn, t in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in times]
 
 
-def bench_model(path: str, wanted_backends, wanted_sizes, repeats: int) -> tuple[dict, dict, int]:
-    """Median seconds per backend and size for one model; also its backends and parameter count."""
+def prepare_backends(path: str, wanted_backends) -> tuple[dict, int]:
+    """One model's backends (Keras eager and tf.function, and its exports) and parameter count."""
     generator = load_generator(path)
     rng = np.random.default_rng(0)
-    sizes = {k: s for k, s in SIZES.items() if wanted_sizes is None or k in wanted_sizes}
-    images = {k: rng.random((1, s, s, 3), dtype=np.float32) for k, s in sizes.items()}
     tmp = tempfile.mkdtemp(prefix="bench_inference_")  # the exports must outlive this call
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     calib = representative_faces([to_uint8(rng.random((128, 128, 3), dtype=np.float32))] * 4)
     backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator)}
     backends.update({name: load_backend(p, num_threads=2)
                      for name, p in export_variants(generator, tmp, calib).items()})
-    backends = {k: b for k, b in backends.items() if wanted_backends is None or k in wanted_backends}
-    results = {}
-    print(path)
-    for name, backend in backends.items():
-        results[name] = {}
+    return ({k: b for k, b in backends.items() if wanted_backends is None or k in wanted_backends},
+            int(generator.count_params()))
+
+
+def bench_models(paths: list[str], wanted_backends, wanted_sizes, repeats: int) -> tuple[dict, dict]:
+    """Median seconds per model, backend and size, the models timed interleaved; also each
+    model's backends and parameter count."""
+    prepared = {path: prepare_backends(path, wanted_backends) for path in paths}
+    rng = np.random.default_rng(0)
+    sizes = {k: s for k, s in SIZES.items() if wanted_sizes is None or k in wanted_sizes}
+    images = {k: rng.random((1, s, s, 3), dtype=np.float32) for k, s in sizes.items()}
+    results = {path: {} for path in paths}
+    for name in prepared[paths[0]][0]:
         for key, image in images.items():
-            if key == "1024_tiled":
-                fn = lambda b=backend, x=image: restore_tiled(b, x[0], DEFAULT_TILE, DEFAULT_OVERLAP)  # noqa: E731
-            else:
-                fn = lambda b=backend, x=image: b(x)  # noqa: E731
-            results[name][key] = median_seconds(fn, repeats if key != "1024_tiled" else max(repeats // 2, 2))
-        print(" ", name.ljust(18), "  ".join(f"{k}: {1000 * v:8.1f} ms" for k, v in results[name].items()))
-    return results, backends, int(generator.count_params())
+            fns = []
+            for path in paths:
+                backend = prepared[path][0][name]
+                if key == "1024_tiled":
+                    fns.append(lambda b=backend, x=image: restore_tiled(b, x[0], DEFAULT_TILE,
+                                                                        DEFAULT_OVERLAP))
+                else:
+                    fns.append(lambda b=backend, x=image: b(x))
+            n = repeats if key != "1024_tiled" else max(repeats // 4, 2)
+            for path, seconds in zip(paths, interleaved_median_seconds(fns, n)):
+                results[path].setdefault(name, {})[key] = seconds
+        for path in paths:
+            print(" ", Path(path).name[:24].ljust(24), name.ljust(18),
+                  "  ".join(f"{k}: {1000 * v:8.1f} ms" for k, v in results[path][name].items()))
+    return results, prepared
 
 
 def tiling_check(keras_fn) -> dict:
@@ -106,15 +125,17 @@ def main():
     ap.add_argument("model", nargs="+", help="one or more .keras generators, timed in the same run")
     ap.add_argument("--backends", default=None, help="comma-separated subset (default: all)")
     ap.add_argument("--sizes", default=None, help="comma-separated subset of " + ",".join(SIZES))
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=15,
+                    help="timed calls per model, backend and size (a quarter for the 1024² photo)")
     ap.add_argument("--out", default="scripts/results/bench_inference.json")
     args = ap.parse_args()
     wanted_backends = args.backends.split(",") if args.backends else None
     wanted_sizes = args.sizes.split(",") if args.sizes else None
 
     models, bars = {}, {}
+    all_results, prepared = bench_models(args.model, wanted_backends, wanted_sizes, args.repeats)
     for path in args.model:
-        results, backends, params = bench_model(path, wanted_backends, wanted_sizes, args.repeats)
+        results, (backends, params) = all_results[path], prepared[path]
         models[path] = {"parameters": params, "seconds_median": results}
         if "keras_eager" in results:
             models[path]["speedup_over_keras_eager"] = {

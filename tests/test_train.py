@@ -211,3 +211,35 @@ def test_run_folder_refuses_another_model_and_records_its_config_beside_the_gene
     assert recorded["train"]["steps"] == cfg.train.steps
     assert training_config_beside(tiny_run.parent / "elsewhere.keras") is None
     assert folder.checkpoint_steps() == [2, 4] and folder.checkpoint(4).name == "ckpt-4"
+
+
+def _tiny_nafnet(middle_blocks: int, width: int = 8):
+    from deblur_tf.models.registry import build_generator
+    return build_generator("nafnet", width=width, encoder_blocks=[1, 1], middle_blocks=middle_blocks,
+                           decoder_blocks=[1, 1])
+
+
+def test_a_deeper_nafnet_grown_from_a_trained_one_starts_with_its_exact_output(tmp_path):
+    from deblur_tf.train import load_generator_weights
+    small = _tiny_nafnet(1)
+    rng = np.random.default_rng(0)
+    # "Trained": every weight non-zero, so a copied residual scale of 0 cannot hide a missed copy.
+    small.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in small.get_weights()])
+    small.save(tmp_path / "small.keras")
+    deep = _tiny_nafnet(3)
+    new = load_generator_weights(deep, str(tmp_path / "small.keras"), grow=True)
+    assert sorted({n.split("_")[0] for n in new}) == ["mid1", "mid2"]
+    x = rng.random((1, 20, 28, 3)).astype("float32")
+    np.testing.assert_array_equal(deep(x).numpy(), small(x).numpy())
+
+
+def test_init_generator_of_another_architecture_says_how_to_grow_and_growth_only_adds(tmp_path):
+    from deblur_tf.train import load_generator_weights
+    _tiny_nafnet(1).save(tmp_path / "small.keras")
+    with pytest.raises(TrainingError, match="train.init_grow=true"):
+        load_generator_weights(_tiny_nafnet(3), str(tmp_path / "small.keras"))
+    with pytest.raises(TrainingError, match="keeps every old layer's shape"):
+        load_generator_weights(_tiny_nafnet(3, width=4), str(tmp_path / "small.keras"), grow=True)
+    _tiny_nafnet(3).save(tmp_path / "deep.keras")
+    with pytest.raises(TrainingError, match="only adds layers"):
+        load_generator_weights(_tiny_nafnet(1), str(tmp_path / "deep.keras"), grow=True)

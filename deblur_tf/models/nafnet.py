@@ -139,3 +139,9 @@ class NAFNet(ArchModel):
 # same compute.
 register_preset("nafnet_compact", "nafnet", width=16, encoder_blocks=[1, 1, 2, 4], middle_blocks=6,
                 decoder_blocks=[1, 1, 1, 1], max_width=128)
+
+# nafnet_compact with 4 more middle blocks (1/16 resolution): more capacity where it costs least
+# time (+7 % at 128² in Keras, +0.5 M parameters) and a wider reach for large shake. It has every
+# layer of nafnet_compact under the same name, so it can grow from a trained one (train.init_grow).
+register_preset("nafnet_compact_deep", "nafnet", width=16, encoder_blocks=[1, 1, 2, 4], middle_blocks=10,
+                decoder_blocks=[1, 1, 1, 1], max_width=128)
