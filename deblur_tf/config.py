@@ -107,6 +107,9 @@ class TrainConfig:
     # nafnet_compact_deep): copy the layers both have, by name; the new layers keep their
     # initialisation. NAFNet blocks start as the identity, so the grown model starts as the old one.
     init_grow: bool = False
+    # With init_generator (a NAFNet): re-initialise the block branches that had stopped
+    # contributing (models.nafnet.revive_dead_branches); the output is unchanged, but they can learn.
+    init_revive: bool = False
     # bfloat16 compute (float32 weights, skip path and losses): ~2.3x faster on CPUs with AMX /
     # AVX512-BF16. Checkpoints are float32 either way, so a run may switch on resume; the exported
     # generator.keras is always float32.
@@ -460,6 +463,17 @@ def lfw_robust_nafnet_deep() -> ExperimentConfig:
     cfg = lfw_robust_nafnet_ft()
     cfg.model = dataclasses.replace(cfg.model, generator="nafnet_compact_deep")
     cfg.train = dataclasses.replace(cfg.train, init_grow=True)
+    return cfg
+
+
+@register_experiment("lfw_robust_nafnet_revive")
+def lfw_robust_nafnet_revive() -> ExperimentConfig:
+    """lfw_robust_nafnet_ft's recipe from a trained nafnet_compact (train.init_generator) whose
+    dead branches are revived first (train.init_revive): the spatial branches of the 1/8 and
+    1/16-resolution blocks, which the old depthwise initialisation left at ~1e-5 of their input,
+    so the model never used its widest receptive field. 10,000 steps, lr 1.5e-4 to step 6,000."""
+    cfg = lfw_robust_nafnet_ft()
+    cfg.train = dataclasses.replace(cfg.train, steps=10000, init_revive=True)
     return cfg
 
 

@@ -172,6 +172,17 @@ def grow_generator_weights(generator: keras.Model, smaller: keras.Model) -> list
     return new
 
 
+def revive_branches(generator: keras.Model, images) -> list[str]:
+    """train.init_revive: wake the NAFNet branches that had stopped contributing (one line)."""
+    from deblur_tf.models.nafnet import revive_dead_branches
+    try:
+        revived = revive_dead_branches(generator, images)
+    except ValueError as e:
+        raise TrainingError(f"train.init_revive: {e}") from None
+    print(f"revived {len(revived)} branches" + (f" ({', '.join(revived)})" if revived else ""))
+    return revived
+
+
 def float32_generator(generator: keras.Model) -> keras.Model:
     """The same generator computing in float32 (a mixed-precision one is rebuilt and its float32
     weights copied): exported models must not depend on the training precision."""
@@ -434,6 +445,8 @@ def run(cfg: ExperimentConfig, run_dir: str | os.PathLike) -> RunResult:
         ckpt.restore(latest).expect_partial()
     elif cfg.train.init_generator:
         load_generator_weights(gan.generator, cfg.train.init_generator, grow=cfg.train.init_grow)
+        if cfg.train.init_revive:
+            revive_branches(gan.generator, next(iter(train_ds))[0])
         if cfg.train.init_step:
             # Continue the schedule of the run the generator came from (e.g. a committed
             # checkpoint after a machine change); the optimizer moments start afresh.

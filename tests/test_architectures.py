@@ -123,3 +123,52 @@ def test_critics_give_patch_maps_raw_or_as_probabilities(name, tmp_path):
     assert p.min() >= 0 and p.max() <= 1
     prob.save(tmp_path / "c.keras")
     np.testing.assert_allclose(keras.saving.load_model(tmp_path / "c.keras")(x), p, atol=1e-6)
+
+
+def _wide_nafnet():
+    # 64 then 128 channels: where Keras' default depthwise init used to silence the spatial branch.
+    return build_generator("nafnet", width=64, encoder_blocks=[1], middle_blocks=1, decoder_blocks=[1])
+
+
+def _branch_rms(generator, block, x):
+    """RMS of a block's input and of its spatial branch's output (before the residual scale)."""
+    scale = generator.get_layer(f"{block}_beta")
+    inp, out = keras.Model(generator.input, list(scale.input))(x)
+    return float(np.sqrt(np.mean(inp.numpy() ** 2))), float(np.sqrt(np.mean(out.numpy() ** 2)))
+
+
+def test_a_fresh_wide_nafnet_block_has_a_live_spatial_branch():
+    # Depthwise kernels start at unit gain per channel, so at 128 channels the branch output
+    # (dwconv -> gate -> attention, a cubic product) is of the order of its input, not ~1e-5.
+    x = smooth_image(np.random.default_rng(1), 32, 32)[None].astype("float32") / 255
+    model = _wide_nafnet()
+    for block in ("enc0_0", "mid0"):
+        inp, out = _branch_rms(model, block, x)
+        assert out > 0.02 * inp, (block, inp, out)
+
+
+def test_revived_branches_keep_the_output_and_start_learning():
+    from deblur_tf.models.nafnet import revive_dead_branches
+    model = _wide_nafnet()
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # "trained": every branch contributes
+        if layer.name.endswith(("_beta", "_gamma")):
+            layer.scale.assign(rng.uniform(0.05, 0.2, layer.scale.shape).astype("float32"))
+    # ...except mid0's spatial branch, silenced as the old initialisation left it.
+    dw = model.get_layer("mid0_dwconv")
+    dw.set_weights([w * 1e-3 for w in dw.get_weights()])
+    model.get_layer("mid0_beta").scale.assign(np.full((128,), 1e-4, "float32"))
+    x = smooth_image(np.random.default_rng(2), 32, 32)[None].astype("float32") / 255
+    before, kept = model(x).numpy(), model.get_layer("enc0_0_dwconv").get_weights()[0].copy()
+
+    def beta_gradient():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(model(x, training=True) - 0.5))
+        return float(tf.reduce_max(tf.abs(tape.gradient(loss, model.get_layer("mid0_beta").scale))))
+
+    stuck = beta_gradient()
+    assert revive_dead_branches(model, x) == ["mid0_beta"]
+    np.testing.assert_allclose(model(x).numpy(), before, atol=1e-5)
+    np.testing.assert_array_equal(model.get_layer("enc0_0_dwconv").get_weights()[0], kept)
+    assert not model.get_layer("mid0_beta").scale.numpy().any()
+    assert beta_gradient() > 100 * stuck

@@ -243,3 +243,24 @@ def test_init_generator_of_another_architecture_says_how_to_grow_and_growth_only
     _tiny_nafnet(3).save(tmp_path / "deep.keras")
     with pytest.raises(TrainingError, match="only adds layers"):
         load_generator_weights(_tiny_nafnet(1), str(tmp_path / "deep.keras"), grow=True)
+
+
+def test_init_revive_wakes_silent_nafnet_branches_of_the_init_and_refuses_other_models(image_folder, tmp_path,
+                                                                                       capsys):
+    small = _tiny_nafnet(1)
+    for layer in small.layers:  # trained-looking scales, but mid0's spatial branch silenced
+        if layer.name.endswith(("_beta", "_gamma")):
+            layer.scale.assign(np.full(layer.scale.shape, 0.1, "float32"))
+    small.get_layer("mid0_beta").scale.assign(np.zeros(small.get_layer("mid0_beta").scale.shape, "float32"))
+    small.save(tmp_path / "g.keras")
+    nafnet = {"generator": "nafnet", "generator_args": {"width": 8, "encoder_blocks": [1, 1], "middle_blocks": 1,
+                                                        "decoder_blocks": [1, 1]}}
+    cfg = apply_overrides(_cfg(image_folder, 1), {"model": nafnet, "train": {
+        "init_generator": str(tmp_path / "g.keras"), "init_revive": True, "mixed_precision": False}})
+    assert run(cfg, tmp_path / "run").end_step == 1
+    assert "revived 1 branches (mid0_beta)" in capsys.readouterr().out
+    resnet = apply_overrides(_cfg(image_folder, 1), {"train": {"init_revive": True}})
+    run(resnet, tmp_path / "r0")
+    resnet = apply_overrides(resnet, {"train": {"init_generator": str(tmp_path / "r0" / "generator.keras")}})
+    with pytest.raises(TrainingError, match="train.init_revive: .* no NAFNet blocks"):
+        run(resnet, tmp_path / "r1")
