@@ -28,6 +28,7 @@ from deblur_tf.gan import DeblurGAN, LinearDecaySchedule, adam
 from deblur_tf.io import atomic_path
 from deblur_tf.losses import PerceptualLoss, default_vgg_weights
 from deblur_tf.models import build_critic, build_generator
+from deblur_tf.models.nafnet import revive_dead_branches
 from deblur_tf.runs import RunFolder, TrainingError
 
 
@@ -174,7 +175,6 @@ def grow_generator_weights(generator: keras.Model, smaller: keras.Model) -> list
 
 def revive_branches(generator: keras.Model, images) -> list[str]:
     """train.init_revive: wake the NAFNet branches that had stopped contributing (one line)."""
-    from deblur_tf.models.nafnet import revive_dead_branches
     try:
         revived = revive_dead_branches(generator, images)
     except ValueError as e:

@@ -55,7 +55,8 @@ def _depthwise_init():
     # Unit gain over each channel's own 3x3 taps. Keras' default (Glorot) counts every channel in
     # the fan-in of a depthwise kernel, which makes it ~sqrt(channels) times too small: at 128+
     # channels the branch (dwconv -> gate -> attention: a cubic product) started ~1e-5 of the
-    # block's input, its residual scale got no gradient, and it never learned (see revive_dead_branches).
+    # block's input, its residual scale got no gradient, and it never learned (see
+    # revive_dead_branches).
     # For a depthwise kernel (3, 3, C, 1) Keras' "fan_out" is 3 * 3 * 1: the per-channel fan-in.
     return keras.initializers.VarianceScaling(1.0, mode="fan_out", distribution="truncated_normal")
 
@@ -83,9 +84,9 @@ def revive_dead_branches(generator: keras.Model, images, threshold: float = 1e-3
         scale = keras.ops.convert_to_numpy(layer.scale)
         if float(np.sqrt(np.mean((scale * y) ** 2)) / (np.sqrt(np.mean(x ** 2)) + 1e-12)) >= threshold:
             continue
-        block, branch = layer.name.rsplit("_", 1)[0] + "_", layer.name.rsplit("_", 1)[1]
+        block, branch = layer.name.rsplit("_", 1)  # "mid0_beta" -> the branch of mid0_'s layers
         for part in BRANCHES[branch]:
-            _reinitialise(generator.get_layer(block + part))
+            _reinitialise(generator.get_layer(f"{block}_{part}"))
         layer.scale.assign(np.zeros(layer.scale.shape, "float32"))
         revived.append(layer.name)
     return revived
