@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from deblur_tf.config import apply_overrides, get_experiment
-from deblur_tf.train import TrainingError, run
+from deblur_tf.train import TrainingError, load_generator_weights, run
 
 
 @pytest.mark.slow
@@ -213,14 +213,15 @@ def test_run_folder_refuses_another_model_and_records_its_config_beside_the_gene
     assert folder.checkpoint_steps() == [2, 4] and folder.checkpoint(4).name == "ckpt-4"
 
 
+TINY_NAFNET = {"width": 8, "encoder_blocks": [1, 1], "middle_blocks": 1, "decoder_blocks": [1, 1]}
+
+
 def _tiny_nafnet(middle_blocks: int, width: int = 8):
     from deblur_tf.models.registry import build_generator
-    return build_generator("nafnet", width=width, encoder_blocks=[1, 1], middle_blocks=middle_blocks,
-                           decoder_blocks=[1, 1])
+    return build_generator("nafnet", **{**TINY_NAFNET, "middle_blocks": middle_blocks, "width": width})
 
 
 def test_a_deeper_nafnet_grown_from_a_trained_one_starts_with_its_exact_output(tmp_path):
-    from deblur_tf.train import load_generator_weights
     small = _tiny_nafnet(1)
     rng = np.random.default_rng(0)
     # "Trained": every weight non-zero, so a copied residual scale of 0 cannot hide a missed copy.
@@ -234,7 +235,6 @@ def test_a_deeper_nafnet_grown_from_a_trained_one_starts_with_its_exact_output(t
 
 
 def test_init_generator_of_another_architecture_says_how_to_grow_and_growth_only_adds(tmp_path):
-    from deblur_tf.train import load_generator_weights
     _tiny_nafnet(1).save(tmp_path / "small.keras")
     with pytest.raises(TrainingError, match="train.init_grow=true"):
         load_generator_weights(_tiny_nafnet(3), str(tmp_path / "small.keras"))
@@ -253,8 +253,7 @@ def test_init_revive_wakes_silent_nafnet_branches_of_the_init_and_refuses_other_
             layer.scale.assign(np.full(layer.scale.shape, 0.1, "float32"))
     small.get_layer("mid0_beta").scale.assign(np.zeros(small.get_layer("mid0_beta").scale.shape, "float32"))
     small.save(tmp_path / "g.keras")
-    nafnet = {"generator": "nafnet", "generator_args": {"width": 8, "encoder_blocks": [1, 1], "middle_blocks": 1,
-                                                        "decoder_blocks": [1, 1]}}
+    nafnet = {"generator": "nafnet", "generator_args": TINY_NAFNET}
     cfg = apply_overrides(_cfg(image_folder, 1), {"model": nafnet, "train": {
         "init_generator": str(tmp_path / "g.keras"), "init_revive": True, "mixed_precision": False}})
     assert run(cfg, tmp_path / "run").end_step == 1
