@@ -63,7 +63,7 @@ def test_nafnet_tiles_match_the_whole_image():
     # whose blended part is beyond the receptive field's reach, tiled = untiled. This net's
     # receptive field, with its spatial branches live, reaches 19 px (measured with an impulse):
     # an overlap of 96 px blends only pixels >= 24 px from a tile's edge. (An overlap of 48 px,
-    # 12 px, gave up to 10 grey levels once the depthwise initialisation woke those branches.)
+    # i.e. a 12 px margin, gave up to 10 grey levels once the depthwise init woke those branches.)
     from deblur_tf.models import build_generator
     model = build_generator("nafnet", width=8, encoder_blocks=[1, 1], middle_blocks=1,
                             decoder_blocks=[1, 1], attention_window=3)
