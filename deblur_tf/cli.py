@@ -385,7 +385,7 @@ def _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpi
 
 # --- deblur --------------------------------------------------------------------------------------
 
-INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 36 dB PSNR from the "
+INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 40 dB PSNR from the "
              "Keras model, instance-norm models far less; see exported/README.md); prefer fp16 "
              "where the phone allows it.")
 
@@ -397,11 +397,11 @@ INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 3
 @click.option("--model", "model_path", type=click.Path(), default=None,
               help="A .keras generator, SavedModel folder or .tflite file (default: the shipped "
                    "model in exported/). " + INT8_NOTE)
-@click.option("--tile", default=512, show_default=True, type=click.IntRange(min=32),
+@click.option("--tile", default=1024, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile), feathered (default: 192, or a "
-                   "quarter of a --tile too small for it: enough context for the whole-image pixels).")
+              help="Overlap between tiles (px, under half the tile), feathered (default: 448, or just "
+                   "under half of a smaller --tile: enough context for the whole-image pixels).")
 @click.option("--compare", is_flag=True, help="Write input | output side by side.")
 @click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
               show_default=True,
@@ -627,11 +627,11 @@ def _tile_progress(label: str, enabled: bool):
 @click.option("--face-size", default=128, show_default=True, type=click.IntRange(16, 1024),
               help="Side of the aligned face crop the model sees (it was trained at 128).")
 @click.option("--compare", is_flag=True, help="Write damaged | repaired side by side.")
-@click.option("--tile", default=512, show_default=True, type=click.IntRange(min=32),
+@click.option("--tile", default=1024, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile; default: 192, or a quarter of a "
-                   "--tile too small for it).")
+              help="Overlap between tiles (px, under half the tile; default: 448, or just under "
+                   "half of a smaller --tile).")
 @click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
               help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never inputs).")
@@ -734,8 +734,9 @@ def _write_debug(image, faces, target: Path, inputs, overwrite: bool) -> None:
 @click.option("--quantize", type=click.Choice(["none", "fp16", "dynamic", "int8"]), default="none",
               show_default=True, help="TFLite only. " + INT8_NOTE)
 @click.option("--calibration-images", default=None,
-              help="Folder or file list of training faces for int8 calibration "
-                   "(default: 200 LFW train faces from ../shared).")
+              help="Folder or file list of sharp training faces for int8 calibration, degraded "
+                   "by the robust training chain as the model's inputs are (default: 200 LFW "
+                   "train faces from ../shared).")
 @click.option("--root", default=None, help="Base folder for a calibration file list.")
 @click.option("--overwrite", is_flag=True)
 def export(model_path, output, fmt, quantize, calibration_images, root, overwrite):

@@ -18,21 +18,22 @@ from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.io import to_uint8
 
-DEFAULT_TILE = 512
-# Tiles share 192 px, feathered: enough context that the shipped NAFNet (no whole-image statistic,
-# but a receptive field of hundreds of px through its 1/16-resolution blocks) gives the whole-image
-# pixels within 1 grey level on a 1024² photo; 32 px left up to 31 grey levels
-# (scripts/results/bench_inference.json), and 160 px up to 2 for some of its fine-tunes. It costs
-# ~1.7x the tiles of 32 px on a 4000 x 3000 photo (108 vs 63; 160 px: 99).
-DEFAULT_OVERLAP = 192
+# Tiles of 1024 px sharing 448 px, feathered: the shipped NAFNet has no whole-image statistic, but
+# its 1/16-resolution blocks reach hundreds of px, and once their branches learned to carry signal
+# (v7, checkpoints/README.md) 512 px tiles could not share enough: 192 px left up to 5 grey levels
+# from the one-pass output, 248 px 4, 768 / 320 px 2; 1024 / 448 px gives 1 on a 1536² and a
+# 2048² photo. A 4000 x 3000 photo is then 35 tiles (512 / 192 px: 108), ~1.3x the pixels computed.
+DEFAULT_TILE = 1024
+DEFAULT_OVERLAP = 448
 FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
 
 
 def tile_overlap(tile: int, overlap: int | None = None) -> int:
-    """The overlap given, or the default: ``DEFAULT_OVERLAP``, or a quarter of a ``tile`` too small
-    for it. Raises ValueError when tiles would share half of themselves or more."""
+    """The overlap given, or the default: ``DEFAULT_OVERLAP``, or for a ``tile`` too small for it
+    the most a tile can share (just under half of itself: the most context a small tile can
+    give, at the cost of more tiles). Raises ValueError when tiles would share half of themselves or more."""
     if overlap is None:
-        overlap = DEFAULT_OVERLAP if 2 * DEFAULT_OVERLAP < tile else int(tile) // 4
+        overlap = min(DEFAULT_OVERLAP, (int(tile) - 1) // 2)
     overlap = int(overlap)
     if overlap < 0 or 2 * overlap >= tile:
         raise ValueError(f"the tile overlap must be under half of the tile ({tile} px), got {overlap}")
@@ -238,7 +239,7 @@ def restore_tiled(run, image: np.ndarray, tile: int, overlap: int, progress=None
     """Restore a float [H, W, 3] image tile by tile with feathered blending (any H, W >= 1).
 
     ``progress(done, total)``, when given, is called after each tile (a large photo's only sign
-    of life: a 12 MP photo is 48 tiles of 512 px)."""
+    of life: a 12 MP photo is 35 tiles of 1024 px)."""
     h, w = image.shape[:2]
     if overlap < 0 or overlap * 2 >= tile:
         raise ValueError(f"overlap must be in [0, tile/2), got overlap={overlap}, tile={tile}")

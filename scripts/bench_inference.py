@@ -5,8 +5,9 @@ models are timed round-robin, one call of each in turn, so load changes hit them
         --out scripts/results/bench_inference.json
 
 Backends: Keras eager (model(x) each call), Keras tf.function, SavedModel, TFLite fp32 / fp16 /
-dynamic / int8 (LiteRT). Sizes 128², 256², 512², and a 1024² photo restored in 512 px tiles
-(overlap ``DEFAULT_OVERLAP``), and tiled vs whole-image pixels there. Prints each backend's speed-up
+dynamic / int8 (LiteRT). Sizes 128², 256², 512², and a 1536² photo restored in the default tiles
+(``DEFAULT_TILE`` px sharing ``DEFAULT_OVERLAP``: 2 x 2 of them), and tiled vs whole-image pixels
+there. Prints each backend's speed-up
 over Keras eager and, with several models, each one's time relative to the first, all measured in
 this one run, interleaved.
 """
@@ -86,12 +87,12 @@ def bench_models(paths: list[str], wanted_backends, wanted_sizes, repeats: int) 
             fns = []
             for path in paths:
                 backend = prepared[path][0][name]
-                if key == "1024_tiled":
+                if key == TILED_KEY:
                     fns.append(lambda b=backend, x=image: restore_tiled(b, x[0], DEFAULT_TILE,
                                                                         DEFAULT_OVERLAP))
                 else:
                     fns.append(lambda b=backend, x=image: b(x))
-            n = repeats if key != "1024_tiled" else max(repeats // 4, 2)
+            n = repeats if key != TILED_KEY else max(repeats // 4, 2)
             for path, seconds in zip(paths, interleaved_median_seconds(fns, n)):
                 results[path].setdefault(name, {})[key] = seconds
         for path in paths:
@@ -102,22 +103,25 @@ def bench_models(paths: list[str], wanted_backends, wanted_sizes, repeats: int) 
 
 def tiling_check(keras_fn) -> dict:
     """Tiled (default tile and overlap) vs whole-image output on a real photo (the astronaut,
-    512 -> 1024): measured rather than assumed (an instance-norm model normalises each tile)."""
+    512 -> 1536): measured rather than assumed (an instance-norm model normalises each tile)."""
     import cv2
     import skimage.data
-    photo = cv2.resize(skimage.data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    photo = cv2.resize(skimage.data.astronaut(), (TILED_SIDE, TILED_SIDE), interpolation=cv2.INTER_CUBIC)
     photo = photo.astype(np.float32) / 255
     whole = to_uint8(keras_fn(photo[None])[0]).astype(int)
     tiled = to_uint8(restore_tiled(keras_fn, photo, DEFAULT_TILE, DEFAULT_OVERLAP)).astype(int)
     diff = np.abs(whole - tiled)
     tiling = {"tile": DEFAULT_TILE, "overlap": DEFAULT_OVERLAP, "max_abs_diff": float(diff.max()),
               "mean_abs_diff": float(diff.mean()), "p99_abs_diff": float(np.percentile(diff, 99))}
-    print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole 1024² astronaut: max {tiling['max_abs_diff']:.0f}, "
+    print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole {TILED_SIDE}² astronaut: max {tiling['max_abs_diff']:.0f}, "
           f"mean {tiling['mean_abs_diff']:.3f}, 99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
     return tiling
 
 
-SIZES = {"128": 128, "256": 256, "512": 512, "1024_tiled": 1024}
+# A photo larger than one default tile (2 x 2 tiles), for the tiled timing and the pixel check.
+TILED_SIDE = DEFAULT_TILE * 3 // 2
+TILED_KEY = f"{TILED_SIDE}_tiled"
+SIZES = {"128": 128, "256": 256, "512": 512, TILED_KEY: TILED_SIDE}
 
 
 def main():
@@ -126,7 +130,7 @@ def main():
     ap.add_argument("--backends", default=None, help="comma-separated subset (default: all)")
     ap.add_argument("--sizes", default=None, help="comma-separated subset of " + ",".join(SIZES))
     ap.add_argument("--repeats", type=int, default=15,
-                    help="timed calls per model, backend and size (a quarter for the 1024² photo)")
+                    help="timed calls per model, backend and size (a quarter for the tiled photo)")
     ap.add_argument("--out", default="scripts/results/bench_inference.json")
     args = ap.parse_args()
     wanted_backends = args.backends.split(",") if args.backends else None
@@ -141,7 +145,7 @@ def main():
             models[path]["speedup_over_keras_eager"] = {
                 name: {k: results["keras_eager"][k] / v for k, v in r.items()} for name, r in results.items()}
         if "keras_tf_function" in backends:
-            models[path]["tiled_vs_whole_1024"] = tiling_check(backends["keras_tf_function"])
+            models[path][f"tiled_vs_whole_{TILED_SIDE}"] = tiling_check(backends["keras_tf_function"])
         size = "512" if wanted_sizes is None else wanted_sizes[0]
         bars.update({f"{Path(path).name}: {n} @{size}": r[size] * 1000 for n, r in results.items()})
     if len(models) > 1:

@@ -372,6 +372,15 @@ def test_bad_tile_options_blame_the_right_option(runner, image_folder, exported,
     assert not (tmp_path / "o.png").exists()
 
 
+def test_the_cli_tiles_like_the_library():
+    # The CLI keeps its defaults as literals (importing deblur_tf.inference would import TensorFlow
+    # for --help): they must not drift from the library's.
+    from deblur_tf.inference import DEFAULT_TILE
+    for command in ("deblur", "inpaint"):
+        tile = next(p for p in cli.commands[command].params if p.name == "tile")
+        assert tile.default == DEFAULT_TILE, command
+
+
 def test_blur_never_replaces_an_input_and_refuses_colliding_outputs(runner, image_folder, tmp_path):
     # Issue 13, defect 2: with an input inside OUT/kernels/ the input photo was replaced by a
     # kernel picture, and two inputs mapping to one output silently lost one.

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from deblur_tf.inference import DEFAULT_OVERLAP, Deblurrer, KerasBackend, ModelLoadError, tile_overlap, tile_starts
+from deblur_tf.inference import DEFAULT_OVERLAP, DEFAULT_TILE, Deblurrer, KerasBackend, ModelLoadError, tile_overlap, tile_starts
 from deblur_tf.io import ImageReadError, load_image
 
 from conftest import smooth_image
@@ -52,8 +52,8 @@ def test_tile_starts_cover_the_image_with_overlap():
 
 
 def test_the_default_tile_overlap_shrinks_with_small_tiles_and_a_bad_one_is_refused():
-    assert tile_overlap(512) == DEFAULT_OVERLAP and tile_overlap(512, 0) == 0
-    assert Deblurrer(KerasBackend(local_model()), tile=64).overlap == 16  # a quarter of a small tile
+    assert tile_overlap(DEFAULT_TILE) == DEFAULT_OVERLAP and tile_overlap(DEFAULT_TILE, 0) == 0
+    assert Deblurrer(KerasBackend(local_model()), tile=64).overlap == 31  # just under half a small tile
     with pytest.raises(ValueError, match="under half of the tile"):
         Deblurrer(KerasBackend(local_model()), tile=64, overlap=32)
 

@@ -28,9 +28,10 @@ def test_the_shipped_model_loads_in_all_backends_and_they_agree():
     keras_out = outputs["keras"].astype(np.int16)
     assert np.abs(outputs["savedmodel"].astype(np.int16) - keras_out).max() <= 1
     assert np.abs(outputs["tflite_fp16"].astype(np.int16) - keras_out).max() <= 2
-    # full integer: close in PSNR, not pixel for pixel (exported/README.md, export parity)
-    assert float(tf.image.psnr(outputs["tflite_int8"], outputs["keras"], 255)) > 33.0
-    # it restores: the 19 px shake-blurred face gets sharper (the demo measures 20.22 -> 22.97 dB)
+    # full integer: close in PSNR, not pixel for pixel — the issue's bar is 35 dB (exported/README.md,
+    # export parity: 40.1 dB over 32 faces; calibrated on sharp faces it was 34.9)
+    assert float(tf.image.psnr(outputs["tflite_int8"], outputs["keras"], 255)) >= 35.0
+    # it restores: the 19 px shake-blurred face gets sharper (the demo measures 20.22 -> 23.34 dB)
     before = float(tf.image.psnr(blurred8, to_uint8(sharp), 255))
     after = float(tf.image.psnr(outputs["keras"], to_uint8(sharp), 255))
     assert after > before + 1.5, (before, after)
@@ -44,15 +45,20 @@ def test_the_savedmodel_records_how_it_was_trained():
 
 
 def test_tiling_the_shipped_model_gives_the_whole_image_pixels():
-    """No instance norm or other whole-image statistic: a 1024² photo restored in the default
-    tiles (512 px, 192 px feathered overlap) matches the one-pass output within 1 grey level.
+    """No instance norm or other whole-image statistic: a photo larger than a tile, restored in the
+    default tiles (1024 px, 448 px feathered overlap; here 2 x 2 of them on a 1536² photo), matches
+    the one-pass output within 1 grey level. A 1024² photo is one default tile, hence 1536².
     Control: tiles sharing only 32 px do not (the receptive field reaches further)."""
     import cv2
     import skimage.data
 
-    photo = cv2.resize(skimage.data.astronaut(), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    from deblur_tf.inference import DEFAULT_OVERLAP, DEFAULT_TILE, tile_starts
+
+    side = 1536
+    assert len(tile_starts(side, DEFAULT_TILE, DEFAULT_OVERLAP)) == 2
+    photo = cv2.resize(skimage.data.astronaut(), (side, side), interpolation=cv2.INTER_CUBIC)
     keras_file = EXPORTED / FILES["keras"]
-    whole = Deblurrer.load(keras_file, tile=1024)(photo).astype(int)
+    whole = Deblurrer.load(keras_file, tile=side)(photo).astype(int)
     tiled = Deblurrer.load(keras_file)(photo).astype(int)
     assert np.abs(tiled - whole).max() <= 1
     assert np.abs(Deblurrer.load(keras_file, overlap=32)(photo).astype(int) - whole).max() > 1
@@ -60,7 +66,7 @@ def test_tiling_the_shipped_model_gives_the_whole_image_pixels():
 
 def test_the_shipped_model_leaves_a_sharp_face_alone():
     """Do no harm: a sharp portrait through the user's path (faces found, aligned, restored,
-    pasted back) comes back nearly unchanged over every face box found: 40.3 dB on the
+    pasted back) comes back nearly unchanged over every face box found: 40.4 dB on the
     astronaut's face (v1, which re-rendered sharp faces, gave 32.0)."""
     import skimage.data
 
