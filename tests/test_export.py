@@ -81,7 +81,7 @@ def test_int8_model_is_integer_inside(exported):
 
 def test_int8_calibration_sees_degraded_faces_reproducibly(tmp_path):
     # Calibrated on sharp faces, int8 clipped the residual of blurred ones (34.9 vs 40.1 dB from
-    # fp32 for the shipped deblurrer): the calibration faces go through the training chain.
+    # fp32 for the v7 deblurrer): the calibration faces go through the training chain.
     import cv2
     from deblur_tf.export import calibration_faces
     rng = np.random.default_rng(0)
