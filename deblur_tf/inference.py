@@ -31,7 +31,8 @@ FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
 def tile_overlap(tile: int, overlap: int | None = None) -> int:
     """The overlap given, or the default: ``DEFAULT_OVERLAP``, or for a ``tile`` too small for it
     the most a tile can share (just under half of itself: the most context a small tile can
-    give, at the cost of more tiles). Raises ValueError when tiles would share half of themselves or more."""
+    give, at the cost of more tiles). Raises ValueError when tiles would share half of themselves
+    or more."""
     if overlap is None:
         overlap = min(DEFAULT_OVERLAP, (int(tile) - 1) // 2)
     overlap = int(overlap)

@@ -113,8 +113,9 @@ def tiling_check(keras_fn) -> dict:
     diff = np.abs(whole - tiled)
     tiling = {"tile": DEFAULT_TILE, "overlap": DEFAULT_OVERLAP, "max_abs_diff": float(diff.max()),
               "mean_abs_diff": float(diff.mean()), "p99_abs_diff": float(np.percentile(diff, 99))}
-    print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole {TILED_SIDE}² astronaut: max {tiling['max_abs_diff']:.0f}, "
-          f"mean {tiling['mean_abs_diff']:.3f}, 99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
+    print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole {TILED_SIDE}² astronaut: "
+          f"max {tiling['max_abs_diff']:.0f}, mean {tiling['mean_abs_diff']:.3f}, "
+          f"99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
     return tiling
 
 
