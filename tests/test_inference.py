@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from deblur_tf.inference import DEFAULT_OVERLAP, DEFAULT_TILE, Deblurrer, KerasBackend, ModelLoadError, tile_overlap, tile_starts
+from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, Deblurrer, KerasBackend, ModelLoadError,
+                                 tile_overlap, tile_starts)
 from deblur_tf.io import ImageReadError, load_image
 
 from conftest import smooth_image
