@@ -492,6 +492,18 @@ def lfw_robust_nafnet_wgan() -> ExperimentConfig:
     return cfg
 
 
+@register_experiment("lfw_robust_nafnet_ft_wgan")
+def lfw_robust_nafnet_ft_wgan() -> ExperimentConfig:
+    """The adversarial stage for a generator of the lfw_robust_nafnet_ft cycles: lfw_robust_nafnet_wgan's
+    balance (WGAN-GP weight 0.005, 5 critic steps, generator lr 1e-5, critic 1e-4) on the cycles'
+    own distribution and content losses (dwell_shake kernels, 2 x frequency L1), so that only the
+    critic's term is new to the generator."""
+    cfg = lfw_robust_nafnet_wgan()
+    cfg.data.degradations = _with_dwell_shake(cfg.data.degradations)
+    cfg.loss = dataclasses.replace(cfg.loss, frequency_weight=2.0)
+    return cfg
+
+
 @register_experiment("lfw_robust_resnet")
 def lfw_robust_resnet() -> ExperimentConfig:
     """The compact DeblurGAN ResNet (v1's architecture) on the same robust recipe, for the

@@ -77,3 +77,14 @@ def test_paper_recipes_name_registered_models_and_build():
                                                                           "branch_filters": 2}}})
     gan = build_gan(cfg)
     assert type(gan.g_optimizer).__name__ == "RMSprop" and gan.n_critic == 0
+
+
+def test_the_adversarial_stage_of_the_content_cycles_only_adds_the_critic():
+    content = get_experiment("lfw_robust_nafnet_ft")
+    stage = get_experiment("lfw_robust_nafnet_ft_wgan")
+    assert stage.data.degradations == content.data.degradations
+    assert stage.data.augment == content.data.augment and stage.model.generator == content.model.generator
+    for weight in ("l1_weight", "mse_weight", "perceptual_weight", "frequency_weight"):
+        assert getattr(stage.loss, weight) == getattr(content.loss, weight), weight
+    assert stage.loss.adversarial == "wgan-gp" and stage.loss.gp_weight == 10.0
+    assert stage.train.n_critic == 5 and content.train.n_critic == 0
