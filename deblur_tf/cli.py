@@ -385,7 +385,7 @@ def _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpi
 
 # --- deblur --------------------------------------------------------------------------------------
 
-INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 39.5 dB PSNR from the "
+INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 39.7 dB PSNR from the "
              "Keras model, instance-norm models far less; see exported/README.md); prefer fp16 "
              "where the phone allows it.")
 
@@ -400,7 +400,7 @@ INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 3
 @click.option("--tile", default=1024, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile), feathered (default: 448, or just "
+              help="Overlap between tiles (px, under half the tile), feathered (default: 496, or just "
                    "under half of a smaller --tile: enough context for the whole-image pixels).")
 @click.option("--compare", is_flag=True, help="Write input | output side by side.")
 @click.option("--faces", "face_mode", type=click.Choice(["auto", "only", "off"]), default="auto",
@@ -630,7 +630,7 @@ def _tile_progress(label: str, enabled: bool):
 @click.option("--tile", default=1024, show_default=True, type=click.IntRange(min=32),
               help="Tile size for large photos (px, at least 32).")
 @click.option("--overlap", default=None, type=click.IntRange(min=0),
-              help="Overlap between tiles (px, under half the tile; default: 448, or just under "
+              help="Overlap between tiles (px, under half the tile; default: 496, or just under "
                    "half of a smaller --tile).")
 @click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
               help="Refuse images with more pixels (decompression-bomb guard).")

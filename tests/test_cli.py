@@ -375,10 +375,11 @@ def test_bad_tile_options_blame_the_right_option(runner, image_folder, exported,
 def test_the_cli_tiles_like_the_library():
     # The CLI keeps its defaults as literals (importing deblur_tf.inference would import TensorFlow
     # for --help): they must not drift from the library's.
-    from deblur_tf.inference import DEFAULT_TILE
+    from deblur_tf.inference import DEFAULT_OVERLAP, DEFAULT_TILE
     for command in ("deblur", "inpaint"):
-        tile = next(p for p in cli.commands[command].params if p.name == "tile")
-        assert tile.default == DEFAULT_TILE, command
+        params = {p.name: p for p in cli.commands[command].params}
+        assert params["tile"].default == DEFAULT_TILE, command
+        assert f"default: {DEFAULT_OVERLAP}," in params["overlap"].help, command
 
 
 def test_blur_never_replaces_an_input_and_refuses_colliding_outputs(runner, image_folder, tmp_path):
