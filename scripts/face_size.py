@@ -49,9 +49,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="default: the shipped model")
     ap.add_argument("--limit", type=int, default=30, help="LFW validation photos")
-    ap.add_argument("--kernel", type=int, default=9, help="camera-shake kernel size in photo pixels")
+    ap.add_argument("--kernel", type=int, default=9, help="camera-shake kernel size in photo pixels (odd)")
     ap.add_argument("--out", default="scripts/results/face_size.json")
     args = ap.parse_args()
+    if args.limit < 1 or args.kernel < 1 or args.kernel % 2 == 0:
+        raise SystemExit("error: --limit must be at least 1 and --kernel a positive odd size")
 
     split, root = shared_file("data", "lfw", "splits", "val.txt"), shared_file("data", "lfw", "images")
     if split is None or root is None:
@@ -88,6 +90,9 @@ def main():
                     out, _ = deblurrer.restore(photo, faces=mode)
                     scores[f"{label}_{mode}"].append(psnr_db(out[box], image[box], PSNR_CAP))
             scores["blurred_untouched"].append(psnr_db(blurred[box], image[box], PSNR_CAP))
+        if not scores["face_px"]:
+            print(f"shrink {shrink}: no face found in {len(names)} photos")
+            continue
         row = {k: float(np.mean(v)) for k, v in scores.items()}
         row["sharp_auto_min"] = float(np.min(scores["sharp_auto"]))
         row["faces"] = len(scores["face_px"])
