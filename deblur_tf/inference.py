@@ -19,8 +19,8 @@ from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.io import to_uint8
 
 # Tiles of 1024 px sharing 496 px, feathered: the shipped NAFNet has no whole-image statistic, but
-# its 1/16-resolution blocks reach hundreds of px, further with each training cycle since their
-# branches learned to carry signal (v7, checkpoints/README.md). v7: 512 / 192 px left up to 5 grey
+# its 1/16-resolution blocks reach hundreds of px since their branches learned to carry signal
+# (v7, checkpoints/README.md), and how far changes with training. v7: 512 / 192 px left up to 5 grey
 # levels from the one-pass output, 1024 / 448 px 1. v9: 1024 / 448 px 2 on a 1536² photo (1.57
 # levels before rounding), 480 px 1 (0.94), 496 px 1 (0.67; also 1 on a 2048² photo). A
 # 4000 x 3000 photo is 35 tiles either way (512 / 192 px: 108).
