@@ -59,6 +59,8 @@ def main():
     if split is None or root is None:
         raise SystemExit("error: needs ../shared/data/lfw (whole photos); set DEBLUR_TF_SHARED")
     model = args.model or default_model_path()
+    if model is None:
+        raise SystemExit("error: no --model and no shipped model in exported/")
     try:
         deblurrer = Deblurrer.load(model)
     except DeblurTFError as e:
