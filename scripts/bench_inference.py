@@ -31,6 +31,7 @@ tf.config.threading.set_intra_op_parallelism_threads(2)
 tf.config.threading.set_inter_op_parallelism_threads(1)
 
 from bench_report import write_report  # noqa: E402
+from tile_overlap import astronaut, tiled_vs_whole  # noqa: E402
 from deblur_tf.export import export_variants, representative_faces  # noqa: E402
 from deblur_tf.io import to_uint8  # noqa: E402
 from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, KerasBackend, load_backend, load_generator,
@@ -104,15 +105,8 @@ def bench_models(paths: list[str], wanted_backends, wanted_sizes, repeats: int) 
 def tiling_check(keras_fn) -> dict:
     """Tiled (default tile and overlap) vs whole-image output on a real photo (the astronaut,
     512 -> 1536): measured rather than assumed (an instance-norm model normalises each tile)."""
-    import cv2
-    import skimage.data
-    photo = cv2.resize(skimage.data.astronaut(), (TILED_SIDE, TILED_SIDE), interpolation=cv2.INTER_CUBIC)
-    photo = photo.astype(np.float32) / 255
-    whole = to_uint8(keras_fn(photo[None])[0]).astype(int)
-    tiled = to_uint8(restore_tiled(keras_fn, photo, DEFAULT_TILE, DEFAULT_OVERLAP)).astype(int)
-    diff = np.abs(whole - tiled)
-    tiling = {"tile": DEFAULT_TILE, "overlap": DEFAULT_OVERLAP, "max_abs_diff": float(diff.max()),
-              "mean_abs_diff": float(diff.mean()), "p99_abs_diff": float(np.percentile(diff, 99))}
+    photo = astronaut(TILED_SIDE)
+    tiling = tiled_vs_whole(keras_fn, photo, DEFAULT_TILE, DEFAULT_OVERLAP, keras_fn(photo[None])[0])
     print(f"tiled ({DEFAULT_TILE}/{DEFAULT_OVERLAP}) vs whole {TILED_SIDE}² astronaut: "
           f"max {tiling['max_abs_diff']:.0f}, mean {tiling['mean_abs_diff']:.3f}, "
           f"99th percentile {tiling['p99_abs_diff']:.0f} grey levels")
