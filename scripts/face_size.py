@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_report import psnr_db, write_report  # noqa: E402
 
 from deblur_tf.degrade.kernels import shake_kernel  # noqa: E402
+from deblur_tf.degrade.ops import convolve_valid  # noqa: E402
 from deblur_tf.errors import DeblurTFError  # noqa: E402
 from deblur_tf.faces import align_faces, transform_scale  # noqa: E402
 from deblur_tf.inference import Deblurrer  # noqa: E402
@@ -38,9 +39,9 @@ PSNR_CAP = 99.0
 
 def blur_photo(image: np.ndarray, kernel: np.ndarray, sigma: float, rng) -> np.ndarray:
     """uint8 photo convolved with ``kernel`` (mirrored borders), plus Gaussian noise, back to uint8."""
-    x = image.astype(np.float32) / 255
-    # filter2D correlates; the flipped kernel makes it a convolution.
-    y = cv2.filter2D(x, -1, kernel[::-1, ::-1], borderType=cv2.BORDER_REFLECT)
+    m = kernel.shape[0] // 2
+    window = np.pad(image.astype(np.float32) / 255, ((m, m), (m, m), (0, 0)), mode="symmetric")
+    y = convolve_valid(window, kernel).numpy()  # as in training: mirrored context, 'valid' blur
     y = y + rng.normal(0, sigma, y.shape)
     return np.round(np.clip(y, 0, 1) * 255).astype(np.uint8)
 
