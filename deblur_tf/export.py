@@ -2,7 +2,8 @@
 
 Both take uint8 RGB of any H x W and return uint8 of the same shape; the generator's in-graph
 padding to its size multiple (mirror padding) and the crop back travel with it. The graph is traced
-with ``training=False``: dropout off, instance norm over each image itself.
+with ``training=False``: dropout off, instance norm over each image itself. Both export the
+architecture's inference form (``ArchModel.for_inference``: NAFNet's norms folded into its convs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tensorflow as tf
 
 from deblur_tf import __version__, native_stderr_muted
 from deblur_tf.io import OutputError, atomic_path, umask
+from deblur_tf.models import inference_form
 
 SIGNATURE_UINT8 = "serving_default"
 SIGNATURE_BYTES = "deblur_image_bytes"
@@ -143,6 +145,7 @@ def export_savedmodel(generator: keras.Model, path: str | os.PathLike,
     leaves a half-written model where a server would load it.
     """
     path = Path(path)
+    generator = inference_form(generator)
     module = _InpaintingServingModule(generator) if _inpainting(generator) else _ServingModule(generator)
     _check_parent(path)
     try:
@@ -230,6 +233,7 @@ def export_tflite(generator: keras.Model, path: str | os.PathLike, quantize: str
                          "masks); use --quantize fp16")
     path = Path(path)
     _check_parent(path)  # before the conversion, which takes a while
+    generator = inference_form(generator)
 
     # Convert through a Keras ExportArchive: from_concrete_functions, and a plain tf.Module
     # SavedModel, leave some Keras 3 variables as resource reads that LiteRT computes garbage

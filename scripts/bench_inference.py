@@ -4,7 +4,8 @@ models are timed round-robin, one call of each in turn, so load changes hit them
     python scripts/bench_inference.py exported/deblur_tf_face.keras checkpoints/v1/deblur_tf_face_v1.keras \
         --out scripts/results/bench_inference.json
 
-Backends: Keras eager (model(x) each call), Keras tf.function, SavedModel, TFLite fp32 / fp16 /
+Backends: Keras eager (model(x) each call), Keras tf.function (both run the architecture's
+inference form, as ``Deblurrer`` does: NAFNet folded), SavedModel, TFLite fp32 / fp16 /
 dynamic / int8 (LiteRT). Sizes 128², 256², 512², and a 1536² photo restored in the default tiles
 (``DEFAULT_TILE`` px sharing ``DEFAULT_OVERLAP``: 2 x 2 of them), and tiled vs whole-image pixels
 there. Prints each backend's speed-up
@@ -34,6 +35,7 @@ from bench_report import write_report  # noqa: E402
 from tile_overlap import astronaut, tiled_vs_whole  # noqa: E402
 from deblur_tf.export import export_variants, representative_faces  # noqa: E402
 from deblur_tf.io import to_uint8  # noqa: E402
+from deblur_tf.models import inference_form  # noqa: E402
 from deblur_tf.inference import (DEFAULT_OVERLAP, DEFAULT_TILE, KerasBackend, load_backend, load_generator,
                                   restore_tiled)  # noqa: E402
 
@@ -68,7 +70,8 @@ def prepare_backends(path: str, wanted_backends) -> tuple[dict, int]:
     tmp = tempfile.mkdtemp(prefix="bench_inference_")  # the exports must outlive this call
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     calib = representative_faces([to_uint8(rng.random((128, 128, 3), dtype=np.float32))] * 4)
-    backends = {"keras_eager": EagerBackend(generator), "keras_tf_function": KerasBackend(generator)}
+    backends = {"keras_eager": EagerBackend(inference_form(generator)),
+                "keras_tf_function": KerasBackend(generator)}
     backends.update({name: load_backend(p, num_threads=2)
                      for name, p in export_variants(generator, tmp, calib).items()})
     return ({k: b for k, b in backends.items() if wanted_backends is None or k in wanted_backends},

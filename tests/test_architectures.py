@@ -172,3 +172,25 @@ def test_revived_branches_keep_the_output_and_start_learning():
     np.testing.assert_array_equal(model.get_layer("enc0_0_dwconv").get_weights()[0], kept)
     assert not model.get_layer("mid0_beta").scale.numpy().any()
     assert beta_gradient() > 100 * stuck
+
+
+def test_folded_nafnet_is_the_same_function(tmp_path):
+    # Trained-looking norms and residual scales (fresh ones are 1, 0 and 0: too easy to fold).
+    model = build_generator("nafnet", **TINY["nafnet"], dropout=0.1)
+    rng = np.random.default_rng(3)
+    for layer in model.layers:
+        if layer.name.endswith(("_norm1", "_norm2", "_beta", "_gamma")):
+            layer.set_weights([rng.uniform(-1.5, 1.5, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+    x = smooth_image(np.random.default_rng(4), 36, 44)[None].astype("float32") / 255
+    from deblur_tf.inference import KerasBackend
+    from deblur_tf.models.nafnet import ScaledResidual
+    folded = model.for_inference()
+    assert folded.arch_config["folded"] and folded.for_inference() is folded
+    assert not any(isinstance(layer, ScaledResidual) for layer in folded.layers)
+    np.testing.assert_allclose(folded(x).numpy(), model(x, training=False).numpy(), atol=1e-5)  # 0.003 levels
+    folded.save(tmp_path / "folded.keras")  # a folded model saves and loads as one
+    np.testing.assert_allclose(keras.saving.load_model(tmp_path / "folded.keras")(x), folded(x), atol=1e-7)
+    assert KerasBackend(model).generator.arch_config["folded"]  # what the Keras backend runs
+    with pytest.raises(ValueError, match="dropout=0"):
+        build_generator("nafnet", **TINY["nafnet"], dropout=0.1, folded=True)

@@ -25,9 +25,21 @@ class ArchModel(keras.Model):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.arch_config = dict(arch_config)
 
+    def for_inference(self) -> keras.Model:
+        """The same function in the form fastest to run (this model itself unless an architecture
+        knows better, e.g. NAFNet folds its norms into its convs)."""
+        return self
+
     def get_config(self) -> dict:
         return {"name": self.name, "trainable": self.trainable, **self.arch_config}
 
     @classmethod
     def from_config(cls, config: dict):
         return cls(**config)
+
+
+def inference_form(model: keras.Model) -> keras.Model:
+    """``model.for_inference()`` for deblur_tf's architectures, else the model itself (any other
+    Keras model): what the Keras backend runs and what gets exported."""
+    fold = getattr(model, "for_inference", None)
+    return fold() if callable(fold) else model
