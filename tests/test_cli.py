@@ -119,6 +119,26 @@ def test_train_then_deblur_and_evaluate_through_the_cli(runner, image_folder, tm
     assert report.with_suffix(".png").is_file() and report.with_suffix(".kernels.npz").is_file()
 
 
+def test_mirror_averaging_through_the_cli(runner, image_folder, tiny_run, tmp_path):
+    model = str(tiny_run / "generator.keras")
+    plain, mirrored = tmp_path / "plain.png", tmp_path / "mirror.png"
+    for out, extra in ((plain, []), (mirrored, ["--mirror"])):
+        result = runner.invoke(cli, ["deblur", str(image_folder / "img_1.png"), "-o", str(out),
+                                     "--model", model, "--faces", "off", *extra])
+        assert result.exit_code == 0, result.output
+    from deblur_tf.io import read_rgb
+    assert read_rgb(mirrored).shape == read_rgb(plain).shape
+    assert np.abs(read_rgb(mirrored).astype(int) - read_rgb(plain)).max() > 0
+    report = tmp_path / "eval.json"
+    result = runner.invoke(cli, ["evaluate", "--model", model, "--images", str(image_folder), "--mirror",
+                                 "--center-crop", "0", "--image-size", "24", "--sizes", "5",
+                                 "--no-oracles", "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "generator+mirror" in json.loads(report.read_text())["overall"]
+    result = runner.invoke(cli, ["evaluate", "--inpaint", "--mirror", "-o", str(tmp_path / "i.json")])
+    assert result.exit_code == 2 and "--mirror is for deblurring models" in result.output
+
+
 def test_deblur_never_overwrites_its_input(runner, image_folder, tiny_run, tmp_path):
     import shutil
     src = tmp_path / "face.png"

@@ -59,19 +59,25 @@ def test_the_default_tile_overlap_shrinks_with_small_tiles_and_a_bad_one_is_refu
         Deblurrer(KerasBackend(local_model()), tile=64, overlap=32)
 
 
+def live_nafnet():
+    """A tiny NAFNet whose blocks do something (fresh ones are identities: scales start at 0)."""
+    from deblur_tf.models import build_generator
+    model = build_generator("nafnet", width=8, encoder_blocks=[1, 1], middle_blocks=1,
+                            decoder_blocks=[1, 1], attention_window=3)
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if layer.name.endswith(("beta", "gamma")):
+            layer.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
+    return model
+
+
 def test_nafnet_tiles_match_the_whole_image():
     # No whole-image statistic (local attention window, no instance norm): with aligned tiles
     # whose blended part is beyond the receptive field's reach, tiled = untiled. This net's
     # receptive field, with its spatial branches live, reaches 19 px (measured with an impulse):
     # an overlap of 96 px blends only pixels >= 24 px from a tile's edge. (An overlap of 48 px,
     # i.e. a 12 px margin, gave up to 10 grey levels once the depthwise init woke those branches.)
-    from deblur_tf.models import build_generator
-    model = build_generator("nafnet", width=8, encoder_blocks=[1, 1], middle_blocks=1,
-                            decoder_blocks=[1, 1], attention_window=3)
-    rng = np.random.default_rng(0)
-    for layer in model.layers:  # fresh blocks are identities (scales start at 0): switch them on
-        if layer.name.endswith(("beta", "gamma")):
-            layer.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in layer.get_weights()])
+    model = live_nafnet()
     image = smooth_image(np.random.default_rng(1), 300, 330)
     whole = Deblurrer(KerasBackend(model), tile=1024)(image)
     deblurrer = Deblurrer(KerasBackend(model), tile=224, overlap=96)
@@ -79,6 +85,26 @@ def test_nafnet_tiles_match_the_whole_image():
     tiled = deblurrer(image)
     assert np.abs(whole.astype(int) - image).mean() > 3  # the model does change the image
     assert np.abs(tiled.astype(int) - whole).max() <= 1
+
+
+def test_mirror_averaging_is_the_mean_of_both_views_in_tiles_too():
+    model = live_nafnet()
+    plain = Deblurrer(KerasBackend(model), tile=1024)
+    mirror = Deblurrer(KerasBackend(model), tile=1024, mirror=True)
+    image = smooth_image(np.random.default_rng(4), 300, 330)  # 330: not a multiple of the net's 4
+    expected = (plain(image).astype(float) + plain(image[:, ::-1].copy())[:, ::-1]) / 2
+    whole = mirror(image)
+    assert np.abs(whole - expected).max() <= 1
+    assert np.abs(whole.astype(int) - plain(image)).max() > 2  # the mirror view does differ
+    # Mirrored before tiling: the tiles of the mirror image sit on its own pixel grid, so tiled =
+    # whole as without mirroring (a tile mirrored by itself would not: 330 - tile end is not a
+    # multiple of the net's size multiple).
+    tiled = Deblurrer(KerasBackend(model), tile=224, overlap=96, mirror=True)(image)
+    assert np.abs(tiled.astype(int) - whole).max() <= 1
+    # Face crops and small batches go through the same average.
+    crops = np.stack([image[:64, :64], image[64:128, 100:164]]).astype(np.float32) / 255
+    both = (plain.restore_float(crops) + plain.restore_float(crops[:, :, ::-1].copy())[:, :, ::-1]) / 2
+    np.testing.assert_allclose(mirror.restore_float(crops), both, atol=1e-5)
 
 
 def test_grey_rgba_16_bit_and_lists(exported):
