@@ -94,7 +94,7 @@ def main() -> None:
         references[name] = str(Path(path).expanduser())
 
     from deblur_tf.evaluate import evaluate, oracle_baselines
-    from deblur_tf.inference import Deblurrer
+    from deblur_tf.inference import Deblurrer, load_generator
     from deblur_tf.metrics import optional_lpips
     from deblur_tf.models.flops import count_flops
     from deblur_tf.paths import lfw_test_split
@@ -114,10 +114,10 @@ def main() -> None:
     deblurrers = {name: Deblurrer.load(info["path"]) for name, info in trained.items()}
     for name, path in references.items():
         deblurrers[name] = Deblurrer.load(path)
-        trained[name] = {"generator": deblurrers[name].backend.generator.name, "path": path,
+        trained[name] = {"generator": load_generator(path).name, "path": path,
                          "reference": True}
     for name, d in deblurrers.items():
-        g = d.backend.generator
+        g = load_generator(trained[name]["path"])  # the trained form (the backend may run a folded copy)
         trained[name].update(params=int(g.count_params()), gflops_128=count_flops(g, 128, 128) / 1e9,
                              **times_ms(d))
     images, root = lfw_test_split()
