@@ -54,7 +54,7 @@ class KerasBackend:
     max_batch = 16
 
     def __init__(self, generator):
-        # The architecture's inference form (NAFNet: norms folded into convs, 15 % faster): a copy
+        # The architecture's inference form (NAFNet: norms folded into convs, 12–15 % faster): a copy
         # of the weights as they are now, so make the backend after training, not before.
         self.generator = generator = inference_form(generator)
         # One tf.function: eager calls in a loop are ~8x slower on CPU.
@@ -143,8 +143,8 @@ class MirrorAveraged:
     with the one flip that keeps a face a face. Twice the time; on the 656 LFW test faces it gave
     the shipped v10 +0.07 to +0.19 dB PSNR per condition and more SSIM, but a worse LPIPS (the
     average of two views is a little softer; exported/README.md, Mirror averaging). For whole
-    inputs only: a tile mirrored by itself would sit on another pixel grid
-    than in the mirrored photo (``Deblurrer`` mirrors whole photos before tiling instead)."""
+    inputs only: a tile mirrored by itself would sit on another pixel grid than in the mirrored
+    photo (``Deblurrer`` mirrors whole photos before tiling instead)."""
 
     def __init__(self, backend):
         self.backend = backend
