@@ -266,6 +266,7 @@ def export_variants(generator: keras.Model, folder: str | os.PathLike,
     ``tflite_fp32`` / ``tflite_fp16`` / ``tflite_dynamic`` (+ ``tflite_int8`` when given
     ``representative`` faces). Returns name -> path inside ``folder``."""
     folder = Path(folder)
+    generator = inference_form(generator)  # folded once, not once per format
     paths = {"savedmodel": export_savedmodel(generator, folder / "savedmodel")}
     for quantize in QUANTIZATIONS:
         if quantize == "int8" and representative is None:

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-import deblur_tf.models  # noqa: F401  (registers the architectures for load_model)
 from deblur_tf import native_stderr_muted
 from deblur_tf.errors import DeblurTFError, format_error
 from deblur_tf.io import to_uint8
-from deblur_tf.models import inference_form
+from deblur_tf.models import inference_form  # (importing it registers the architectures for load_model)
 
 # Tiles of 1024 px sharing 496 px, feathered: the shipped NAFNet has no whole-image statistic, but
 # its 1/16-resolution blocks reach hundreds of px since their branches learned to carry signal

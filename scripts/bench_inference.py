@@ -70,10 +70,10 @@ def prepare_backends(path: str, wanted_backends) -> tuple[dict, int]:
     tmp = tempfile.mkdtemp(prefix="bench_inference_")  # the exports must outlive this call
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     calib = representative_faces([to_uint8(rng.random((128, 128, 3), dtype=np.float32))] * 4)
-    backends = {"keras_eager": EagerBackend(inference_form(generator)),
-                "keras_tf_function": KerasBackend(generator)}
+    folded = inference_form(generator)  # once: what the Keras backend and the exports run
+    backends = {"keras_eager": EagerBackend(folded), "keras_tf_function": KerasBackend(folded)}
     backends.update({name: load_backend(p, num_threads=2)
-                     for name, p in export_variants(generator, tmp, calib).items()})
+                     for name, p in export_variants(folded, tmp, calib).items()})
     return ({k: b for k, b in backends.items() if wanted_backends is None or k in wanted_backends},
             int(generator.count_params()))
 

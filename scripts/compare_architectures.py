@@ -111,15 +111,16 @@ def main() -> None:
         return
 
     trained = train_all(args.experiments.split(","), args.steps, args.runs.expanduser())
-    deblurrers = {name: Deblurrer.load(info["path"]) for name, info in trained.items()}
     for name, path in references.items():
-        deblurrers[name] = Deblurrer.load(path)
-        trained[name] = {"generator": load_generator(path).name, "path": path,
-                         "reference": True}
-    for name, d in deblurrers.items():
-        g = load_generator(trained[name]["path"])  # the trained form (the backend may run a folded copy)
+        trained[name] = {"path": path, "reference": True}
+    # Parameters and FLOPs of the trained form; the Deblurrer's Keras backend may run a folded copy.
+    generators = {name: load_generator(info["path"]) for name, info in trained.items()}
+    deblurrers = {name: Deblurrer(g) for name, g in generators.items()}
+    for name, g in generators.items():
+        if name in references:
+            trained[name]["generator"] = g.name
         trained[name].update(params=int(g.count_params()), gflops_128=count_flops(g, 128, 128) / 1e9,
-                             **times_ms(d))
+                             **times_ms(deblurrers[name]))
     images, root = lfw_test_split()
     results = evaluate({name: d.restore_float for name, d in deblurrers.items()}, images, root=root,
                        limit=args.limit,
