@@ -63,9 +63,10 @@ class DeblurGAN(keras.Model):
         adversarial: ``"wgan-gp"``, ``"bce"`` (non-saturating, critic gives logits unless its
             ``output_activation`` is sigmoid) or ``"none"``.
         gp_weight: λ of the gradient penalty (10).
-        adversarial_weight, l1_weight, mse_weight, perceptual_weight, frequency_weight: generator
-            loss weights (frequency: ``losses.frequency_l1_loss``, tracked as ``g_frequency``
-            when its weight is not 0).
+        adversarial_weight, l1_weight, mse_weight, perceptual_weight, frequency_weight, ssim_weight:
+            generator loss weights (frequency: ``losses.frequency_l1_loss``, tracked as
+            ``g_frequency``; ssim: ``losses.ssim_loss``, tracked as ``g_ssim``; each only when its
+            weight is not 0).
         perceptual: a ``losses.PerceptualLoss`` (needed when perceptual_weight > 0).
         hole_weight: for inpainting generators, whose input is (image, mask): the L1 is
             ``mean((1 - mask) |r - s|) + hole_weight * mean(mask |r - s|)`` (Liu et al. 2018 use
@@ -76,7 +77,8 @@ class DeblurGAN(keras.Model):
                  n_critic: int = 5, adversarial: str = "wgan-gp", gp_weight: float = L.GP_WEIGHT,
                  adversarial_weight: float = 1.0, l1_weight: float = 1.0, mse_weight: float = 0.0,
                  perceptual_weight: float = 0.0, perceptual: L.PerceptualLoss | None = None,
-                 hole_weight: float = 1.0, frequency_weight: float = 0.0, **kwargs):
+                 hole_weight: float = 1.0, frequency_weight: float = 0.0, ssim_weight: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         if adversarial not in ADVERSARIAL_MODES:
             raise ValueError(f"adversarial must be one of {ADVERSARIAL_MODES}, got {adversarial!r}")
@@ -97,10 +99,10 @@ class DeblurGAN(keras.Model):
         self.inpainting = len(getattr(generator, "inputs", None) or []) == 2  # (image, mask)
         self.weights_ = dict(adversarial=float(adversarial_weight), l1=float(l1_weight),
                              mse=float(mse_weight), perceptual=float(perceptual_weight),
-                             frequency=float(frequency_weight))
+                             frequency=float(frequency_weight), ssim=float(ssim_weight))
         self._critic_logits = critic is None or critic.get_config().get("output_activation") != "sigmoid"
         names = (["g_loss", "g_l1", "g_mse", "g_perceptual"] + (["g_hole_l1"] if self.inpainting else [])
-                 + (["g_frequency"] if frequency_weight else []))
+                 + (["g_frequency"] if frequency_weight else []) + (["g_ssim"] if ssim_weight else []))
         if self.adversarial_on:
             names += ["g_adv", "d_loss", "d_real", "d_fake"] + (["gp"] if adversarial == "wgan-gp" else [])
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
@@ -170,6 +172,9 @@ class DeblurGAN(keras.Model):
         if w["frequency"]:
             logs["g_frequency"] = L.frequency_l1_loss(restored, sharp)
             total += w["frequency"] * logs["g_frequency"]
+        if w["ssim"]:
+            logs["g_ssim"] = L.ssim_loss(restored, sharp)
+            total += w["ssim"] * logs["g_ssim"]
         if self.adversarial_on:
             fake_scores = self._scores(restored)
             logs["g_adv"] = (L.wgan_generator_loss(fake_scores) if self.adversarial == "wgan-gp"

@@ -100,7 +100,8 @@ def build_gan(cfg: ExperimentConfig) -> DeblurGAN:
                     gp_weight=cfg.loss.gp_weight, adversarial_weight=cfg.loss.adversarial_weight,
                     l1_weight=cfg.loss.l1_weight, mse_weight=cfg.loss.mse_weight,
                     perceptual_weight=cfg.loss.perceptual_weight, perceptual=perceptual,
-                    hole_weight=cfg.loss.hole_weight, frequency_weight=cfg.loss.frequency_weight)
+                    hole_weight=cfg.loss.hole_weight, frequency_weight=cfg.loss.frequency_weight,
+                    ssim_weight=cfg.loss.ssim_weight)
     o, steps = cfg.optim, cfg.train.steps
     decay_start = int(steps * (1 - o.decay_start_fraction))
     g_schedule = LinearDecaySchedule(o.g_learning_rate, steps, decay_start)

@@ -26,6 +26,13 @@ def test_bad_overrides_name_the_key(override, match):
         apply_overrides(ExperimentConfig(), parse_overrides([override]))
 
 
+@pytest.mark.parametrize("weight", ["frequency_weight", "ssim_weight", "l1_weight"])
+def test_negative_loss_weights_are_refused_by_name(weight):
+    cfg = apply_overrides(get_experiment("lfw_robust_nafnet_ft_ssim"), parse_overrides([f"loss.{weight}=-1"]))
+    with pytest.raises(ConfigError, match=f"loss.{weight}' must be at least 0"):
+        cfg.validate()
+
+
 def test_yaml_and_json_files_round_trip(tmp_path):
     cfg = apply_overrides(get_experiment("tiny_cpu"), {"train": {"steps": 7}})
     save_config(cfg, tmp_path / "c.yaml")

@@ -126,3 +126,10 @@ def test_frequency_loss_joins_the_generator_loss_when_weighted():
     assert np.isclose(logs["g_loss"][0], logs["g_l1"][0] + 2.0 * logs["g_frequency"][0], rtol=1e-5)
     assert "g_frequency" not in tiny_gan(n_critic=0).fit(pairs(), epochs=1, steps_per_epoch=1,
                                                           verbose=0).history
+
+
+def test_ssim_loss_joins_the_generator_loss_when_weighted():
+    gan = tiny_gan(n_critic=0, ssim_weight=0.25)
+    logs = gan.fit(pairs(), epochs=1, steps_per_epoch=1, verbose=0).history
+    assert 0 < logs["g_ssim"][0] <= 2
+    assert np.isclose(logs["g_loss"][0], logs["g_l1"][0] + 0.25 * logs["g_ssim"][0], rtol=1e-5)

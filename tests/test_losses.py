@@ -110,3 +110,16 @@ def test_frequency_loss_is_zero_for_equal_images_and_does_not_depend_on_image_si
     small, large = (tf.random.stateless_normal([2, n, n, 3], [1, n], stddev=0.1) for n in (32, 128))
     ratio = float(L.frequency_l1_loss(small, 0 * small)) / float(L.frequency_l1_loss(large, 0 * large))
     assert 0.95 < ratio < 1.05
+
+
+def test_ssim_loss_is_zero_for_equal_images_and_weighs_errors_on_flat_regions_more():
+    flat = tf.fill([1, 32, 32, 3], 0.5)
+    textured = tf.random.stateless_uniform([1, 32, 32, 3], [0, 7])
+    assert abs(float(L.ssim_loss(textured, textured))) < 1e-6
+    noise = tf.random.stateless_normal([1, 32, 32, 3], [1, 7], stddev=0.02)
+    # The same noise costs the same L1 on both, but far more SSIM on the flat image.
+    assert float(L.ssim_loss(flat + noise, flat)) > 3 * float(L.ssim_loss(textured + noise, textured))
+    with tf.GradientTape() as tape:
+        x = tf.Variable(textured + noise)
+        loss = L.ssim_loss(x, textured)
+    assert np.all(np.isfinite(tape.gradient(loss, x).numpy()))
