@@ -209,7 +209,8 @@ def model_card_summary(card: str, file_stem: str) -> str | None:
     return None
 
 
-def about_markdown(deblur_model: str, inpaint_label: str, inpaint_model: str | None) -> str:
+def about_markdown(deblur_model: str, inpaint_label: str, inpaint_model: str | None,
+                   mirror: bool = False) -> str:
     from deblur_tf.paths import PROJECT_ROOT, export_name
     card_path = PROJECT_ROOT / "exported" / "README.md"
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
@@ -222,7 +223,9 @@ def about_markdown(deblur_model: str, inpaint_label: str, inpaint_model: str | N
         if path is None:
             continue
         summary = model_card_summary(card, export_name(path)) if card else None
-        lines.append(f"**{label}** uses `{Path(path).name}`.")
+        how = (", on each photo and its mirror image, averaged (`--mirror`)"
+               if mirror and label == "Restore" else "")
+        lines.append(f"**{label}** uses `{Path(path).name}`{how}.")
         lines.append(summary or "No model card for this model (it is not one of the shipped models).")
     if inpaint_model is None:
         lines.append(f"**Repair damage** uses {inpaint_label}.")
@@ -483,7 +486,8 @@ def build_app(deblurrer, inpainter, *, workdir: str | os.PathLike, deblur_model:
                              [repair_slider, repair_status, repair_download], concurrency_id="model",
                              concurrency_limit=1, api_visibility="private")
         with gr.Tab("About", id="about"):
-            gr.Markdown(about_markdown(deblur_model, inpaint_label, inpaint_model), elem_id="about")
+            gr.Markdown(about_markdown(deblur_model, inpaint_label, inpaint_model,
+                                       getattr(deblurrer, "mirror", False)), elem_id="about")
         demo.unload(on_unload)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1, api_open=False)
     return demo
@@ -509,13 +513,14 @@ def parse_auth(auth: str | None) -> tuple[str, str] | None:
     return user, password
 
 
-def load_models(model: str | None, inpaint_model: str | None):
-    """(deblurrer, inpainter, deblur path, inpaint path or None, inpaint label) as the CLI loads them."""
+def load_models(model: str | None, inpaint_model: str | None, mirror: bool = False):
+    """(deblurrer, inpainter, deblur path, inpaint path or None, inpaint label) as the CLI loads
+    them (``mirror``: as ``Deblurrer.load``'s)."""
     from deblur_tf.inference import Deblurrer, deblur_model_path
     from deblur_tf.inpainting import BASELINES, Inpainter
     from deblur_tf.paths import default_inpaint_model_path
     path = deblur_model_path(model)
-    deblurrer = Deblurrer.load(path)
+    deblurrer = Deblurrer.load(path, mirror=mirror)
     ipath = inpaint_model or default_inpaint_model_path()
     if ipath is None or str(ipath) in BASELINES:
         name = str(ipath) if ipath is not None else "opencv-telea"
@@ -527,7 +532,7 @@ def load_models(model: str | None, inpaint_model: str | None):
 
 def serve(*, host: str = "127.0.0.1", port: int = 7860, model: str | None = None,
           inpaint_model: str | None = None, auth: str | None = None,
-          settings: AppSettings | None = None, block: bool = True, echo=print):
+          settings: AppSettings | None = None, block: bool = True, echo=print, mirror: bool = False):
     """Load the models and serve the page; returns (demo, url, workdir) when ``block`` is False."""
     credentials = parse_auth(auth)
     if host not in LOOPBACK_HOSTS:
@@ -543,7 +548,7 @@ def serve(*, host: str = "127.0.0.1", port: int = 7860, model: str | None = None
     os.environ["GRADIO_TEMP_DIR"] = str(workdir / "gradio")
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     try:
-        deblurrer, inpainter, dpath, ipath, label = load_models(model, inpaint_model)
+        deblurrer, inpainter, dpath, ipath, label = load_models(model, inpaint_model, mirror)
         demo = build_app(deblurrer, inpainter, workdir=workdir, deblur_model=dpath,
                          inpaint_model=ipath, inpaint_label=label, settings=settings)
         _, url, _ = demo.launch(server_name=host, server_port=port, share=False, auth=credentials,

@@ -122,16 +122,16 @@ class DeblurrerHandler(ModelHandler):
     per worker; each example's inference is the restored image, or a ``Failure``."""
 
     def __init__(self, model_path: str, faces: str = "auto", background: bool = False,
-                 max_batch_size: int = 8):
+                 max_batch_size: int = 8, mirror: bool = False):
         super().__init__()
         self.model_path, self.faces, self.background = str(model_path), faces, background
-        self.max_batch_size = max_batch_size
+        self.max_batch_size, self.mirror = max_batch_size, bool(mirror)
 
     def load_model(self):
         from deblur_tf import import_tensorflow_quietly
         from deblur_tf.inference import Deblurrer
         import_tensorflow_quietly()
-        return Deblurrer.load(self.model_path)
+        return Deblurrer.load(self.model_path, mirror=self.mirror)
 
     def run_inference(self, batch, model, inference_args=None):
         outputs = [None] * len(batch)
@@ -218,8 +218,9 @@ def write_manifest(records: list[dict], path: str) -> None:
 
 def build_pipeline(pipeline, pattern: str, output_dir: str, model_path: str, *, faces: str = "auto",
                    background: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-                   overwrite: bool = False, max_batch_size: int = 8) -> None:
-    """Add the restore-and-manifest steps for ``pattern`` to ``pipeline``."""
+                   overwrite: bool = False, max_batch_size: int = 8, mirror: bool = False) -> None:
+    """Add the restore-and-manifest steps for ``pattern`` to ``pipeline`` (``mirror``: as
+    ``Deblurrer.load``'s)."""
     root = pattern_root(pattern)
     planned = (pipeline
                | "Pattern" >> beam.Create([pattern])
@@ -228,7 +229,7 @@ def build_pipeline(pipeline, pattern: str, output_dir: str, model_path: str, *, 
                    "skipped", main="todo"))
     decoded = planned.todo | "Decode" >> beam.ParDo(DecodeImages(max_pixels)).with_outputs(
         "failed", main="photos")
-    handler = KeyedModelHandler(DeblurrerHandler(model_path, faces, background, max_batch_size))
+    handler = KeyedModelHandler(DeblurrerHandler(model_path, faces, background, max_batch_size, mirror))
     written = (decoded.photos
                | "Restore" >> RunInference(handler)
                | "Write" >> beam.ParDo(WriteOutputs()))
@@ -259,7 +260,8 @@ class BatchSummary:
 
 def run_batch(pattern: str, output_dir: str, model_path: str, *, faces: str = "auto",
               background: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
-              overwrite: bool = False, beam_args: list[str] | None = None) -> BatchSummary:
+              overwrite: bool = False, beam_args: list[str] | None = None,
+              mirror: bool = False) -> BatchSummary:
     """Run the pipeline to the end (``beam_args``: Beam pipeline options, e.g. ``--runner``) and
     summarise its manifest."""
     from apache_beam.options.pipeline_options import PipelineOptions
@@ -279,7 +281,8 @@ def run_batch(pattern: str, output_dir: str, model_path: str, *, faces: str = "a
     try:
         with beam.Pipeline(options=options) as pipeline:
             build_pipeline(pipeline, pattern, output_dir, model_path, faces=faces,
-                           background=background, max_pixels=max_pixels, overwrite=overwrite)
+                           background=background, max_pixels=max_pixels, overwrite=overwrite,
+                           mirror=mirror)
     finally:
         root_logger.removeFilter(_drop_resource_warning)
     manifest = FileSystems.join(output_dir.rstrip("/"), MANIFEST)

@@ -539,8 +539,9 @@ def deblur(inputs, output, model_path, tile, overlap, compare, mirror, face_mode
 @click.option("--max-pixels", default=50_000_000, show_default=True, type=click.IntRange(min=1),
               help="Refuse images with more pixels (decompression-bomb guard).")
 @click.option("--overwrite", is_flag=True, help="Restore again inputs whose output exists.")
+@click.option("--mirror", is_flag=True, help=MIRROR_HELP)
 @click.pass_context
-def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, overwrite):
+def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, overwrite, mirror):
     """Restore every image matching PATTERN on Apache Beam (e.g. 'photos/**' or a folder).
 
     Other options go to Beam, e.g. --runner DirectRunner --direct_num_workers 2
@@ -561,7 +562,8 @@ def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, o
         raise click.UsageError(f"one PATTERN only (quote it so the shell does not expand it): "
                                f"got also {ctx.args[0]!r}")
     summary = run_batch(pattern, output, str(path), faces=face_mode, background=background,
-                        max_pixels=max_pixels, overwrite=overwrite, beam_args=list(ctx.args))
+                        max_pixels=max_pixels, overwrite=overwrite, beam_args=list(ctx.args),
+                        mirror=mirror)
     click.echo(f"restored {summary.ok} of {summary.total} input(s) -> {output}"
                + (f" ({summary.skipped} skipped: output exists)" if summary.skipped else "")
                + f"; manifest: {summary.manifest}", err=True)
@@ -587,7 +589,8 @@ def batch(ctx, pattern, output, model_path, face_mode, background, max_pixels, o
               help="Refuse uploaded photos with more pixels (checked before decoding).")
 @click.option("--max-upload-mb", default=60, show_default=True, type=click.IntRange(min=1),
               help="Refuse uploaded files larger than this.")
-def app(host, port, model_path, inpaint_model, auth, max_pixels, max_upload_mb):
+@click.option("--mirror", is_flag=True, help="Restore tab. " + MIRROR_HELP)
+def app(host, port, model_path, inpaint_model, auth, max_pixels, max_upload_mb, mirror):
     """Serve a local web page to restore and repair photos (needs: pip install -e ".[app]")."""
     try:
         import gradio  # noqa: F401
@@ -595,7 +598,7 @@ def app(host, port, model_path, inpaint_model, auth, max_pixels, max_upload_mb):
         raise click.ClickException('the web app needs Gradio: pip install -e ".[app]"') from None
     from deblur_tf.app import AppSettings, serve
     serve(host=host, port=port, model=model_path, inpaint_model=inpaint_model, auth=auth,
-          settings=AppSettings(max_pixels=max_pixels, max_upload_mb=max_upload_mb),
+          settings=AppSettings(max_pixels=max_pixels, max_upload_mb=max_upload_mb), mirror=mirror,
           echo=lambda text: click.echo(text, err=True))
 
 

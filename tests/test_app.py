@@ -129,6 +129,16 @@ def test_about_summarises_the_shipped_model_cards():
         assert "No model card" not in about and about.count("**Status:**") == 2
 
 
+def test_mirror_option_reaches_the_deblurrer_and_the_about_tab(tiny_generator, tmp_path):
+    path = tmp_path / "mine.keras"
+    tiny_generator.save(path)
+    deblurrer, _, dpath, ipath, label = A.load_models(str(path), "opencv-telea", mirror=True)
+    assert deblurrer.mirror and ipath is None
+    about = A.about_markdown(dpath, label, ipath, mirror=deblurrer.mirror)
+    assert "its mirror image, averaged" in about
+    assert "mirror" not in A.about_markdown(dpath, label, ipath)
+
+
 def test_auth_must_be_user_colon_password():
     assert A.parse_auth("ann:secret:2") == ("ann", "secret:2")
     assert A.parse_auth(None) is None

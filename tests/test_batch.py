@@ -65,6 +65,20 @@ def test_batch_equals_deblurrer_and_isolates_a_bad_file(tmp_path, photos, model_
     assert not [p for p in out.rglob(".*")]  # no temporary files left
 
 
+def test_mirror_batch_equals_the_mirror_deblurrer(tmp_path, photos, model_file):
+    (photos / "broken.png").unlink()
+    out = tmp_path / "out"
+    summary = B.run_batch(f"{photos}/**", str(out), str(model_file), faces="off", mirror=True)
+    assert (summary.ok, len(summary.failures)) == (4, 0)
+    records = manifest(out)
+    mirror, plain = Deblurrer.load(model_file, mirror=True), Deblurrer.load(model_file)
+    for name in ("a.png", "d.png"):
+        image = load_image(photos / name)
+        got = load_image(records[name]["output"])
+        np.testing.assert_array_equal(got, mirror.restore(image, faces="off")[0])
+        assert np.abs(got.astype(int) - plain.restore(image, faces="off")[0]).max() > 0
+
+
 @pytest.mark.slow
 def test_rerun_skips_finished_inputs(tmp_path, photos, model_file):
     out = tmp_path / "out"
