@@ -22,7 +22,8 @@ from deblur_tf.models import inference_form  # (importing it registers the archi
 # its 1/16-resolution blocks reach hundreds of px since their branches learned to carry signal
 # (v7, checkpoints/README.md), and how far changes with training. v7: 512 / 192 px left up to 5 grey
 # levels from the one-pass output, 1024 / 448 px 1. v9: 1024 / 448 px 2 on a 1536² photo (1.57
-# levels before rounding), 480 px 1 (0.94), 496 px 1 (0.67; also 1 on a 2048² photo). A
+# levels before rounding), 480 px 1 (0.94), 496 px 1 (0.67; also 1 on a 2048² photo). v11: 448 px
+# 2 (1.27), 496 px 1 (0.39). A
 # 4000 x 3000 photo is 35 tiles either way (512 / 192 px: 108).
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 496
@@ -140,7 +141,7 @@ class MirrorAveraged:
     """A backend run on each input and on its mirror image (left-right), the mirrored output
     flipped back and the two averaged: the geometric self-ensemble of Lim et al. 2017 (EDSR+)
     with the one flip that keeps a face a face. Twice the time; on the 656 LFW test faces it gave
-    the shipped v10 +0.07 to +0.19 dB PSNR per condition and more SSIM, but a worse LPIPS (the
+    v10 (shipped before v11) +0.07 to +0.19 dB PSNR per condition and more SSIM, but a worse LPIPS (the
     average of two views is a little softer; exported/README.md, Mirror averaging). For whole
     inputs only: a tile mirrored by itself would sit on another pixel grid than in the mirrored
     photo (``Deblurrer`` mirrors whole photos before tiling instead)."""
