@@ -458,9 +458,9 @@ def lfw_robust_nafnet_ft() -> ExperimentConfig:
 
 @register_experiment("lfw_robust_nafnet_ft_ssim")
 def lfw_robust_nafnet_ft_ssim() -> ExperimentConfig:
-    """lfw_robust_nafnet_ft's cycle (10,000 steps, lr 1.5e-4 to step 6,000) with 0.25 x (1 - SSIM)
+    """lfw_robust_nafnet_ft's cycle (10,000 steps, lr 1.5e-4 to step 4,000, then linear to 0) with 0.25 x (1 - SSIM)
     added to the content losses (Zhao et al. 2017), for the SSIM the pixel losses leave: at the
-    start of a cycle from v10 the term weighs about as much as the L1 and the perceptual term."""
+    start of a cycle from a shipped model the term weighs about as much as the L1 and the perceptual term."""
     cfg = lfw_robust_nafnet_ft()
     cfg.loss = dataclasses.replace(cfg.loss, ssim_weight=0.25)
     cfg.train = dataclasses.replace(cfg.train, steps=10000)
@@ -483,7 +483,7 @@ def lfw_robust_nafnet_revive() -> ExperimentConfig:
     """lfw_robust_nafnet_ft's recipe from a trained nafnet_compact (train.init_generator) whose
     dead branches are revived first (train.init_revive): the spatial branches of the 1/8 and
     1/16-resolution blocks, which the old depthwise initialisation left at ~1e-5 of their input,
-    so the model never used its widest receptive field. 10,000 steps, lr 1.5e-4 to step 6,000."""
+    so the model never used its widest receptive field. 10,000 steps, lr 1.5e-4 to step 4,000, then linear to 0."""
     cfg = lfw_robust_nafnet_ft()
     cfg.train = dataclasses.replace(cfg.train, steps=10000, init_revive=True)
     return cfg
