@@ -130,6 +130,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=15,
                     help="timed calls per model, backend and size (a quarter for the tiled photo)")
     ap.add_argument("--out", default="scripts/results/bench_inference.json")
+    ap.add_argument("--no-tiling-check", action="store_true",
+                    help=f"skip the tiled-vs-whole pixel check on the {TILED_SIDE}² photo (one whole and "
+                         "one tiled restore per model, about a minute), e.g. for a 128²-only timing")
     args = ap.parse_args()
     wanted_backends = args.backends.split(",") if args.backends else None
     wanted_sizes = args.sizes.split(",") if args.sizes else None
@@ -142,7 +145,7 @@ def main():
         if "keras_eager" in results:
             models[path]["speedup_over_keras_eager"] = {
                 name: {k: results["keras_eager"][k] / v for k, v in r.items()} for name, r in results.items()}
-        if "keras_tf_function" in backends:
+        if "keras_tf_function" in backends and not args.no_tiling_check:
             models[path][f"tiled_vs_whole_{TILED_SIDE}"] = tiling_check(backends["keras_tf_function"])
         size = "512" if wanted_sizes is None else wanted_sizes[0]
         bars.update({f"{Path(path).name}: {n} @{size}": r[size] * 1000 for n, r in results.items()})
