@@ -399,7 +399,7 @@ def _evaluate_inpainting(models, images, root, center_crop, limit, seed, use_lpi
 
 # --- deblur --------------------------------------------------------------------------------------
 
-INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 39.5 dB PSNR from the "
+INT8_NOTE = ("full-integer int8 TFLite models lose quality (the shipped one is 38.8 dB PSNR from the "
              "Keras model, instance-norm models far less; see exported/README.md); prefer fp16 "
              "where the phone allows it.")
 
