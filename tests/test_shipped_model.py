@@ -29,7 +29,7 @@ def test_the_shipped_model_loads_in_all_backends_and_they_agree():
     assert np.abs(outputs["savedmodel"].astype(np.int16) - keras_out).max() <= 1
     assert np.abs(outputs["tflite_fp16"].astype(np.int16) - keras_out).max() <= 2
     # full integer: close in PSNR, not pixel for pixel — the bar is 35 dB (exported/README.md,
-    # export parity: 38.8 dB over 32 faces for v12; v7 calibrated on sharp faces was 34.9)
+    # Export parity, measured at each release)
     assert float(tf.image.psnr(outputs["tflite_int8"], outputs["keras"], 255)) >= 35.0
     # it restores: the 19 px shake-blurred face gets sharper (the demo measures 20.22 -> 23.58 dB)
     before = float(tf.image.psnr(blurred8, to_uint8(sharp), 255))
