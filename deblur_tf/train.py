@@ -72,7 +72,12 @@ def build_datasets(cfg: ExperimentConfig, start_step: int = 0) -> tuple[tf.data.
     else:
         raise ConfigError(f"data.kind must be sharp, paired, video or damaged, got {d.kind!r}")
     if val is not None:
-        val = val.take(d.val_batches).cache()
+        # Not cached: the validation pipelines are seeded (the same batches every pass) and one
+        # pass of the robust recipe's 8 batches takes about 1 s. With .cache(), a run on
+        # 2026-11-28 validated on 1 of its 8 batches all run long (Keras: "input ran out of
+        # data" at the first validation): a truncated cache, not reproduced in isolation; the
+        # sample grid's partial read of the same dataset before fit() is the likely trigger.
+        val = val.take(d.val_batches)
     return train, val
 
 

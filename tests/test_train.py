@@ -263,3 +263,25 @@ def test_init_revive_wakes_silent_nafnet_branches_of_the_init_and_refuses_other_
     resnet = apply_overrides(resnet, {"train": {"init_generator": str(tmp_path / "r0" / "generator.keras")}})
     with pytest.raises(TrainingError, match="train.init_revive: .* no NAFNet blocks"):
         run(resnet, tmp_path / "r1")
+
+
+@pytest.mark.slow
+def test_validation_scores_every_val_batch_every_epoch(image_folder, tmp_path):
+    """The history's validation L1 is the mean over all ``val_batches`` batches (a truncated
+    validation set once scored a whole run on its first batch only), and the same batches are
+    drawn on every pass."""
+    from deblur_tf.inference import load_generator
+    from deblur_tf.train import build_datasets
+
+    cfg = apply_overrides(_cfg(image_folder, steps=4), {"data": {"val": str(image_folder), "val_batches": 3}})
+    run(cfg, tmp_path / "run")
+    _, val = build_datasets(cfg)
+    batches = list(val)
+    again = list(val)
+    assert len(batches) == 3
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(batches, again))
+    generator = load_generator(tmp_path / "run" / "generator.keras")
+    per_batch = [float(tf.reduce_mean(tf.abs(generator(x, training=False) - y))) for x, y in batches]
+    assert abs(per_batch[0] - np.mean(per_batch)) > 5e-4  # so the first batch alone would not pass
+    last = list(csv.DictReader(open(tmp_path / "run" / "history.csv")))[-1]
+    assert float(last["val_g_l1"]) == pytest.approx(np.mean(per_batch), rel=1e-3, abs=1e-5)
