@@ -266,10 +266,10 @@ def test_init_revive_wakes_silent_nafnet_branches_of_the_init_and_refuses_other_
 
 
 @pytest.mark.slow
-def test_validation_scores_every_val_batch_every_epoch(image_folder, tmp_path):
-    """The history's validation L1 is the mean over all ``val_batches`` batches (a truncated
-    validation set once scored a whole run on its first batch only), and the same batches are
-    drawn on every pass."""
+def test_validation_scores_every_val_batch(image_folder, tmp_path):
+    """The history's last validation L1 is the mean over all ``val_batches`` batches (a truncated
+    validation set once scored a whole run on its first batch only, from the first epoch on), and
+    the same batches are drawn on every pass."""
     from deblur_tf.inference import load_generator
     from deblur_tf.train import build_datasets
 
