@@ -24,7 +24,8 @@ from deblur_tf.models import inference_form  # (importing it registers the archi
 # levels from the one-pass output, 1024 / 448 px 1. v9: 1024 / 448 px 2 on a 1536² photo (1.57
 # levels before rounding), 480 px 1 (0.94), 496 px 1 (0.67; also 1 on a 2048² photo). v11: 448 px
 # 2 (1.27), 496 px 1 (0.39). v12: 448 px 1 (1.15), 496 px 1 (0.86). v13: 448 px 1 (0.81), 496
-# px 1 (0.59). A 4000 x 3000 photo is 35 tiles either way (512 / 192 px: 108).
+# px 1 (0.59). v14: 448 px 1 (0.68), 496 px 1 (0.62). A 4000 x 3000 photo is 35 tiles either
+# way (512 / 192 px: 108).
 DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 496
 FACE_MODES = ("auto", "only", "off")  # see Deblurrer.restore
